@@ -1,0 +1,195 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+func TestBackoffNext(t *testing.T) {
+	b := Backoff{Initial: 40 * time.Millisecond, Max: 400 * time.Millisecond, Hold: time.Second, Factor: 1.5}
+	tests := []struct {
+		name          string
+		prev, elapsed time.Duration
+		want          time.Duration
+	}{
+		{"first", 0, 0, 40 * time.Millisecond},
+		{"held", 40 * time.Millisecond, 500 * time.Millisecond, 40 * time.Millisecond},
+		{"held even after growth", 300 * time.Millisecond, 999 * time.Millisecond, 40 * time.Millisecond},
+		{"grows after hold", 40 * time.Millisecond, time.Second, 60 * time.Millisecond},
+		{"capped", 300 * time.Millisecond, 2 * time.Second, 400 * time.Millisecond},
+		{"at cap", 400 * time.Millisecond, time.Hour, 400 * time.Millisecond},
+		{"huge prev does not overflow", time.Duration(1<<62 + 1<<61), time.Hour, 400 * time.Millisecond},
+		{"first after hold", 0, time.Hour, 40 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if have := b.Next(tt.prev, tt.elapsed); have != tt.want {
+				t.Errorf("Next(%v, %v): have %v, want %v", tt.prev, tt.elapsed, have, tt.want)
+			}
+		})
+	}
+}
+
+// checkBackoff asserts the schedule's invariants for one configuration.
+func checkBackoff(t *testing.T, b Backoff, rnd func() float64) {
+	t.Helper()
+	var prev, elapsed time.Duration
+	lo := time.Duration(float64(min(b.Initial, b.Max)) * (1 - min(max(b.Jitter, 0), 0.99)))
+	for i := range 200 {
+		d := b.Next(prev, elapsed)
+		if d > b.Max || d < min(b.Initial, b.Max) {
+			t.Fatalf("attempt %d: Next(%v, %v) = %v, outside [%v, %v]", i, prev, elapsed, d, min(b.Initial, b.Max), b.Max)
+		}
+		if prev > 0 && elapsed >= b.Hold && d < prev {
+			t.Fatalf("attempt %d: Next(%v, %v) = %v shrank after the hold", i, prev, elapsed, d)
+		}
+		j := b.Jittered(d, rnd())
+		if j > b.Max || j < lo-1 {
+			t.Fatalf("attempt %d: Jittered(%v) = %v, outside [%v, %v]", i, d, j, lo, b.Max)
+		}
+		prev, elapsed = d, elapsed+j
+	}
+	if b.Factor > 1 && prev != b.Max {
+		t.Errorf("after 200 attempts the delay is %v, want the cap %v", prev, b.Max)
+	}
+}
+
+func TestBackoffInvariants(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, b := range []Backoff{
+		DefaultBackoff,
+		{Initial: time.Millisecond, Max: time.Hour, Hold: 0, Factor: 2, Jitter: 0.5},
+		{Initial: time.Second, Max: time.Millisecond, Factor: 3, Jitter: 0.2}, // Initial above Max
+		{Initial: 10 * time.Millisecond, Max: 10 * time.Millisecond, Factor: 1, Jitter: 0},
+	} {
+		checkBackoff(t, b, r.Float64)
+	}
+}
+
+func FuzzBackoff(f *testing.F) {
+	f.Add(int64(45e6), int64(400e6), int64(3e9), 1.5, 0.1, uint64(1))
+	f.Add(int64(1), int64(1<<62), int64(0), 1e300, 0.99, uint64(7))
+	f.Fuzz(func(t *testing.T, initial, maxd, hold int64, factor, jitter float64, seed uint64) {
+		if initial <= 0 || maxd <= 0 || hold < 0 || !(factor >= 1 && factor < 1e6) || !(jitter >= 0 && jitter < 1) {
+			t.Skip()
+		}
+		r := rand.New(rand.NewPCG(seed, seed))
+		checkBackoff(t, Backoff{Initial: time.Duration(initial), Max: time.Duration(maxd), Hold: time.Duration(hold), Factor: factor, Jitter: jitter}, r.Float64)
+	})
+}
+
+// fastOpts polls every millisecond, so tests don't wait on the schedule.
+func fastOpts() Options {
+	return Options{
+		Backoff:        Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond, Factor: 2, Jitter: 0.1},
+		AttemptTimeout: time.Second,
+		Log:            zerolog.Nop(),
+	}
+}
+
+func TestWaitAllReady(t *testing.T) {
+	var calls [3]atomic.Int32
+	var targets []Checker
+	for i := range calls {
+		targets = append(targets, CheckFunc("t", func(context.Context) error {
+			if calls[i].Add(1) < int32(i+2) {
+				return errors.New("not yet")
+			}
+			return nil
+		}))
+	}
+	if err := Wait(t.Context(), targets, fastOpts()); err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	for i := range calls {
+		if have, want := calls[i].Load(), int32(i+2); have != want {
+			t.Errorf("target %d checked %d times, want %d", i, have, want)
+		}
+	}
+}
+
+func TestWaitTimeoutNamesUnreadyTargets(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	targets := []Checker{
+		CheckFunc("up:1", func(context.Context) error { return nil }),
+		CheckFunc("down:2", func(context.Context) error { return errors.New("connection refused") }),
+		CheckFunc("down:3", func(context.Context) error { return &HintError{Err: errors.New("unimplemented"), Hint: "use --otlp", Config: true} }),
+	}
+	err := Wait(ctx, targets, fastOpts())
+	var werr *WaitError
+	if !errors.As(err, &werr) {
+		t.Fatalf("Wait: have %v, want a *WaitError", err)
+	}
+	if len(werr.NotReady) != 2 {
+		t.Fatalf("have %d targets not ready, want 2: %v", len(werr.NotReady), err)
+	}
+	for i, want := range []string{"down:2: connection refused", "down:3: unimplemented"} {
+		if have := werr.NotReady[i].Error(); have != want {
+			t.Errorf("target %d: have %q, want %q", i, have, want)
+		}
+		if werr.NotReady[i].Attempts < 2 {
+			t.Errorf("target %d: %d attempts, want several", i, werr.NotReady[i].Attempts)
+		}
+	}
+	if h := Hint(err); h != "use --otlp" {
+		t.Errorf("Hint: have %q, want the target's hint", h)
+	}
+	if !IsConfig(werr.NotReady[1].Err) || IsConfig(werr.NotReady[0].Err) {
+		t.Errorf("IsConfig: wrong for %v", err)
+	}
+}
+
+func TestWaitAttempts(t *testing.T) {
+	var n atomic.Int32
+	opt := fastOpts()
+	opt.Attempts = 1
+	err := Wait(t.Context(), []Checker{CheckFunc("x", func(context.Context) error { n.Add(1); return errors.New("no") })}, opt)
+	if err == nil || n.Load() != 1 {
+		t.Fatalf("have err %v after %d checks, want an error after 1", err, n.Load())
+	}
+}
+
+// A check that never returns on its own is cut off by the attempt timeout,
+// and the next attempt runs.
+func TestWaitAttemptTimeout(t *testing.T) {
+	var n atomic.Int32
+	opt := fastOpts()
+	opt.AttemptTimeout = 20 * time.Millisecond
+	hang := CheckFunc("hang", func(ctx context.Context) error {
+		if n.Add(1) == 3 {
+			return nil
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	if err := Wait(t.Context(), []Checker{hang}, opt); err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+}
+
+// The last error reported is the last real answer, not the cancellation of
+// the attempt that was running when the wait ended.
+func TestWaitKeepsLastRealError(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	var n atomic.Int32
+	c := CheckFunc("x", func(ctx context.Context) error {
+		if n.Add(1) == 1 {
+			return errors.New("status 503")
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	err := Wait(ctx, []Checker{c}, fastOpts())
+	if err == nil || !strings.Contains(err.Error(), "status 503") {
+		t.Fatalf("have %v, want the last real error", err)
+	}
+}

@@ -1,0 +1,235 @@
+package probe
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// freeAddr returns a loopback address nothing listens on (for now).
+func freeAddr(t *testing.T, network, host string) string {
+	t.Helper()
+	ln, err := net.Listen(network, net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Skipf("no %s loopback here: %v", network, err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+func TestTCPListenerOpensLate(t *testing.T) {
+	addr := freeAddr(t, "tcp4", "127.0.0.1")
+	c, err := NewTCP(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(t.Context()); err == nil {
+		t.Fatal("Check before listening: have nil, want an error")
+	}
+	opened := make(chan net.Listener, 1)
+	time.AfterFunc(150*time.Millisecond, func() {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Error(err)
+		}
+		opened <- ln
+	})
+	if err := Wait(t.Context(), []Checker{c}, fastOpts()); err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	ln := <-opened
+	if ln == nil {
+		t.FailNow()
+	}
+	defer func() { _ = ln.Close() }()
+	// Check closes its connection at once: the listener sees a connection
+	// whose peer has closed it.
+	if err := c.Check(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := conn.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Errorf("read from the probe's connection: have %d, %v; want EOF", n, err)
+	}
+}
+
+// localhost resolves to ::1 and 127.0.0.1; a server on either is ready.
+func TestTCPLocalhostEitherFamily(t *testing.T) {
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		t.Run(host, func(t *testing.T) {
+			ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+			if err != nil {
+				t.Skipf("no %s here: %v", host, err)
+			}
+			defer func() { _ = ln.Close() }()
+			ips, _ := net.DefaultResolver.LookupHost(t.Context(), "localhost")
+			if len(ips) < 2 {
+				t.Skipf("localhost resolves to %v only", ips)
+			}
+			_, port, _ := net.SplitHostPort(ln.Addr().String())
+			c, err := NewTCP("localhost:" + port)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Check(t.Context()); err != nil {
+				t.Errorf("Check: %v", err)
+			}
+		})
+	}
+}
+
+func TestTCPOtherFamilyHint(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	if l6, err := net.Listen("tcp6", "[::1]:"+port); err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	} else {
+		_ = l6.Close()
+	}
+	c, _ := NewTCP("[::1]:" + port)
+	err = c.Check(t.Context())
+	if !IsConfig(err) || !strings.Contains(Hint(err), "127.0.0.1:"+port) {
+		t.Fatalf("have %v (hint %q), want a hint naming 127.0.0.1:%s", err, Hint(err), port)
+	}
+}
+
+func TestTargetParsing(t *testing.T) {
+	tests := []struct {
+		kind, in string
+		wantErr  string // "" means valid
+	}{
+		{"tcp", "localhost:4317", ""},
+		{"tcp", "[::1]:4317", ""},
+		{"tcp", "10.0.0.1:1", ""},
+		{"tcp", "::1:4317", "brackets"},
+		{"tcp", "localhost", "HOST:PORT"},
+		{"tcp", ":4317", "missing host"},
+		{"tcp", "localhost:0", "port"},
+		{"tcp", "localhost:65536", "port"},
+		{"tcp", "localhost:http", "port"},
+		{"tcp", "localhost:+80", "port"},
+		{"tcp", "[fe80::zz]:1", "IPv6"},
+		{"grpc", "localhost:13132", ""},
+		{"grpc", "grpc://localhost:13132/traces/http", ""},
+		{"grpc", "grpcs://collector.example:443/", ""},
+		{"grpc", "http://localhost:4317", "scheme"},
+		{"grpc", "grpc://localhost", "HOST:PORT"},
+		{"http", "http://localhost:13133/", ""},
+		{"http", "https://user:pw@h/x?token=s", ""},
+		{"http", "http://[::1]:13133/health/status", ""},
+		{"http", "localhost:13133", "scheme"},
+		{"http", "ftp://h/", "scheme"},
+		{"http", "http:///x", "missing host"},
+		{"http", "http://h:99999/", "port"},
+		{"http", "http://h/#frag", "fragment"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind+" "+tt.in, func(t *testing.T) {
+			var err error
+			switch tt.kind {
+			case "tcp":
+				_, err = NewTCP(tt.in)
+			case "grpc":
+				_, err = NewGRPC(tt.in, TLS{})
+			case "http":
+				_, err = NewHTTP(tt.in, HTTPOptions{})
+			}
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("have %v, want valid", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("have %v, want an error about %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestStringRedacts(t *testing.T) {
+	c, err := NewHTTP("https://user:secret@h:8443/health?token=abc&x=1", HTTPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.String(); strings.Contains(s, "secret") || strings.Contains(s, "abc") {
+		t.Errorf("String() = %q leaks a secret", s)
+	}
+}
+
+// The fuzzers check that parsing never panics and that what parses
+// round-trips: parsing a target's String() gives the same target.
+func FuzzTCP(f *testing.F) {
+	for _, s := range []string{"localhost:4317", "[::1]:1", "a:b:c", ":0", "[::1%eth0]:80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := NewTCP(s)
+		if err != nil {
+			return
+		}
+		c2, err := NewTCP(c.String())
+		if err != nil || c2.addr != c.addr {
+			t.Fatalf("%q: round trip gave %v, %v", s, c2, err)
+		}
+	})
+}
+
+func FuzzGRPC(f *testing.F) {
+	for _, s := range []string{"localhost:13132", "grpc://h:1/traces/http", "grpcs://[::1]:443/", "grpc://", "x://y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := NewGRPC(s, TLS{})
+		if err != nil {
+			return
+		}
+		c2, err := NewGRPC(c.String(), TLS{})
+		if err != nil || c2.addr != c.addr || c2.service != c.service {
+			t.Fatalf("%q: round trip gave %+v, %v", s, c2, err)
+		}
+	})
+}
+
+func FuzzHTTP(f *testing.F) {
+	for _, s := range []string{"http://localhost:13133/", "https://u:p@h/x?t=1", "http://[::1]:1/a%20b", "http://h:0/", "http://%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := NewHTTP(s, HTTPOptions{})
+		if err != nil {
+			return
+		}
+		c2, err := NewHTTP(c.url.String(), HTTPOptions{})
+		if err != nil || c2.url.String() != c.url.String() {
+			t.Fatalf("%q: round trip gave %v, %v", s, c2, err)
+		}
+	})
+}
+
+func FuzzStatusSet(f *testing.F) {
+	for _, s := range []string{"200-299", "200,301-302", "503", "500-599", "-1", "200-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		set, err := ParseStatusSet(s)
+		if err != nil {
+			return
+		}
+		if set.Contains(503) {
+			t.Fatalf("%q accepts 503", s)
+		}
+		set2, err := ParseStatusSet(set.String())
+		if err != nil || set2.String() != set.String() {
+			t.Fatalf("%q: round trip gave %v, %v", s, set2, err)
+		}
+	})
+}
