@@ -1,0 +1,301 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"unicode/utf8"
+)
+
+// maxBody is how much of a response body a probe reads, for the error
+// message; the rest is never read.
+const maxBody = 512
+
+// maxRedirects bounds the redirects an HTTP probe follows.
+const maxRedirects = 5
+
+// HTTP is ready when a GET of its URL answers with an accepted status: any
+// 2xx unless told otherwise, and never 503.
+type HTTP struct {
+	url     *url.URL
+	display string
+	port    string
+	header  http.Header
+	host    string // a Host header given by the user
+	accept  StatusSet
+	client  *http.Client
+}
+
+// HTTPOptions are the settings shared by every --http target.
+type HTTPOptions struct {
+	Header []string  // "Name: value"
+	Accept StatusSet // nil means 2xx
+	TLS    TLS
+}
+
+// NewHTTP parses an http or https URL.
+func NewHTTP(raw string, opt HTTPOptions) (*HTTP, error) {
+	u, port, err := parseHTTPURL(raw)
+	if err != nil {
+		return nil, err
+	}
+	header, host, err := ParseHeaders(opt.Header)
+	if err != nil {
+		return nil, err
+	}
+	client, err := newHTTPClient(u, opt.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("http target %q: %w", redactURL(u), err)
+	}
+	accept := opt.Accept
+	if accept == nil {
+		accept = StatusSet{{200, 299}}
+	}
+	return &HTTP{url: u, display: redactURL(u), port: port, header: header, host: host, accept: accept, client: client}, nil
+}
+
+// parseHTTPURL checks an absolute http or https URL with a host and, if
+// given, a valid port; it returns the port, defaulted from the scheme.
+func parseHTTPURL(raw string) (*url.URL, string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		// Not quoted: an unparsable URL can't be redacted.
+		return nil, "", fmt.Errorf("bad url: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, "", &HintError{
+			Err:  fmt.Errorf("url %q: scheme must be http or https", redactURL(u)),
+			Hint: "e.g. http://localhost:13133/",
+		}
+	}
+	if u.Host == "" {
+		return nil, "", fmt.Errorf("url %q: missing host", redactURL(u))
+	}
+	if u.Fragment != "" {
+		return nil, "", fmt.Errorf("url %q: a fragment is never sent to the server", redactURL(u))
+	}
+	port := u.Port()
+	hostport := u.Host
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		hostport = net.JoinHostPort(u.Hostname(), port)
+	}
+	if _, _, err := splitHostPort(hostport); err != nil {
+		return nil, "", fmt.Errorf("url %q: %w", redactURL(u), err)
+	}
+	return u, port, nil
+}
+
+// ParseHeaders parses "Name: value" headers, one per line (an item may hold
+// several lines; empty lines are skipped), returning a Host header
+// separately (Go sends it from the request, not the header map).
+func ParseHeaders(items []string) (http.Header, string, error) {
+	h := http.Header{}
+	var host string
+	for _, item := range items {
+		for line := range strings.Lines(item) {
+			line = strings.TrimRight(line, "\r\n")
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			name, value, ok := strings.Cut(line, ":")
+			name = strings.TrimSpace(name)
+			if !ok || name == "" || strings.ContainsAny(name, " \t") || strings.ContainsAny(line, "\r\x00") {
+				// Never the value, which may be a secret.
+				what := "a header without a colon"
+				if ok {
+					what = fmt.Sprintf("header %q", name)
+				}
+				return nil, "", &HintError{
+					Err:  fmt.Errorf("%s: want \"Name: value\"", what),
+					Hint: `e.g. --http-header "Authorization: Bearer $TOKEN"`,
+				}
+			}
+			value = strings.TrimSpace(value)
+			if textproto.CanonicalMIMEHeaderKey(name) == "Host" {
+				host = value
+				continue
+			}
+			h.Add(name, value)
+		}
+	}
+	return h, host, nil
+}
+
+// newHTTPClient builds the client used by every attempt on one target.
+// Connections are not kept between attempts, so each attempt closes what it
+// opened; proxies from the environment are not used, since the target is
+// what the app itself will connect to.
+func newHTTPClient(u *url.URL, t TLS) (*http.Client, error) {
+	tr := &http.Transport{
+		Proxy:                  nil,
+		DialContext:            (&net.Dialer{}).DialContext,
+		DisableKeepAlives:      true,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: 64 << 10,
+		ForceAttemptHTTP2:      true,
+	}
+	if u.Scheme == "https" {
+		cfg, err := t.Config()
+		if err != nil {
+			return nil, err
+		}
+		tr.TLSClientConfig = cfg
+	}
+	return &http.Client{
+		Transport: tr,
+		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
+			if len(via) >= maxRedirects {
+				return fmt.Errorf("more than %d redirects", maxRedirects)
+			}
+			return nil
+		},
+	}, nil
+}
+
+func (c *HTTP) String() string { return c.display }
+
+// Proto is "http".
+func (c *HTTP) Proto() string { return "http" }
+
+// Check sends one GET.
+func (c *HTTP) Check(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url.String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header = c.header.Clone()
+	if c.host != "" {
+		req.Host = c.host
+	}
+	req.Header.Set("User-Agent", "otelwait")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return httpTransportHint(ctx, req.URL, c.port, err)
+	}
+	body := readSome(resp.Body)
+	if c.accept.Contains(resp.StatusCode) {
+		return nil
+	}
+	return statusHint(resp.StatusCode, body)
+}
+
+// readSome reads at most maxBody bytes of body and closes it.
+func readSome(body io.ReadCloser) []byte {
+	b, _ := io.ReadAll(io.LimitReader(body, maxBody))
+	_ = body.Close()
+	return b
+}
+
+// statusHint explains an HTTP status that isn't ready.
+func statusHint(code int, body []byte) error {
+	err := fmt.Errorf("status %d %s", code, http.StatusText(code))
+	if s := oneLine(body); s != "" {
+		err = fmt.Errorf("%w: %s", err, s)
+	}
+	switch {
+	case code == http.StatusServiceUnavailable && bytes.Contains(body, []byte("Server not available")):
+		return &HintError{Err: err, Hint: "the Collector's health_check extension answers 503 until every pipeline has started"}
+	case code == http.StatusInternalServerError && bytes.Contains(body, []byte("Server not available")):
+		return &HintError{Err: err, Hint: "health_check with check_collector_pipeline enabled answers 500 while an exporter fails; that option is discouraged upstream"}
+	case code == http.StatusNotFound:
+		return &HintError{Err: err, Hint: "check the path: the health_check extension serves / on :13133 unless its path is configured"}
+	}
+	return err
+}
+
+// oneLine makes a short, printable, single-line excerpt of a body.
+func oneLine(b []byte) string {
+	if !utf8.Valid(b) {
+		return ""
+	}
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > 120 {
+		s = s[:120] + "…"
+	}
+	return s
+}
+
+// httpTransportHint explains an HTTP request that got no response.
+func httpTransportHint(ctx context.Context, u *url.URL, port string, err error) error {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return refusedHint(ctx, net.JoinHostPort(u.Hostname(), port), err)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "malformed HTTP response") || strings.Contains(msg, "HTTP/1.x transport connection broken") {
+		hint := "the server does not answer HTTP/1"
+		if k := wellKnown(port); k != "" {
+			hint += "; " + k
+		}
+		return &HintError{Err: err, Hint: hint + ": use --grpc or --otlp grpc://" + u.Host, Config: true}
+	}
+	return err
+}
+
+// StatusSet is a set of HTTP status codes, as inclusive ranges.
+type StatusSet [][2]int
+
+// ParseStatusSet parses a comma-separated list of codes and ranges, such as
+// "200-299,301". 503 is never accepted: it is what a server that is not yet
+// ready answers.
+func ParseStatusSet(s string) (StatusSet, error) {
+	var set StatusSet
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		from, err1 := strconv.Atoi(lo)
+		to := from
+		var err2 error
+		if isRange {
+			to, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || from < 100 || to > 599 || from > to {
+			return nil, &HintError{
+				Err:  fmt.Errorf("status %q: want codes from 100 to 599 or ranges of them", part),
+				Hint: "e.g. 200-299,301",
+			}
+		}
+		if from <= 503 && 503 <= to {
+			return nil, &HintError{
+				Err:  fmt.Errorf("status %q includes 503", part),
+				Hint: "503 means the server is not ready yet, which is what otelwait waits through",
+			}
+		}
+		set = append(set, [2]int{from, to})
+	}
+	return set, nil
+}
+
+// Contains reports whether code is in the set.
+func (s StatusSet) Contains(code int) bool {
+	for _, r := range s {
+		if r[0] <= code && code <= r[1] {
+			return true
+		}
+	}
+	return false
+}
+
+func (s StatusSet) String() string {
+	parts := make([]string, len(s))
+	for i, r := range s {
+		parts[i] = strconv.Itoa(r[0])
+		if r[1] != r[0] {
+			parts[i] += "-" + strconv.Itoa(r[1])
+		}
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,210 @@
+package probe
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+)
+
+func TestHTTP503Then200(t *testing.T) {
+	var ready atomic.Bool
+	var gets atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gets.Add(1)
+		if r.Method != http.MethodGet || r.Header.Get("Authorization") != "Bearer s3cret" || r.Host != "collector.local" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if !ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"status":"Server not available","upSince":"0001-01-01T00:00:00Z","uptime":""}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"status":"Server available"}`))
+	}))
+	defer srv.Close()
+	c, err := NewHTTP(srv.URL+"/", HTTPOptions{Header: []string{"Authorization: Bearer s3cret\nHost: collector.local"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Check(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "503") || !strings.Contains(Hint(err), "health_check") {
+		t.Fatalf("Check on 503: have %v (hint %q), want a 503 error with the health_check hint", err, Hint(err))
+	}
+	time.AfterFunc(100*time.Millisecond, func() { ready.Store(true) })
+	if err := Wait(t.Context(), []Checker{c}, fastOpts()); err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	if !ready.Load() || gets.Load() < 3 {
+		t.Fatalf("ready=%v after %d GETs: it proceeded on 503", ready.Load(), gets.Load())
+	}
+}
+
+func TestHTTPStatuses(t *testing.T) {
+	tests := []struct {
+		code   int
+		accept string
+		ready  bool
+		hint   string
+	}{
+		{200, "", true, ""},
+		{204, "", true, ""},
+		{301, "", false, ""}, // a redirect to nowhere: followed, then 404
+		{404, "", false, "path"},
+		{500, "", false, ""},
+		{401, "200-299,401", true, ""},
+		{418, "200", false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(http.StatusText(tt.code), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/" {
+					if tt.code == 301 {
+						http.Redirect(w, r, "/moved", tt.code)
+						return
+					}
+					w.WriteHeader(tt.code)
+					return
+				}
+				w.WriteHeader(http.StatusNotFound)
+			}))
+			defer srv.Close()
+			opt := HTTPOptions{}
+			if tt.accept != "" {
+				var err error
+				if opt.Accept, err = ParseStatusSet(tt.accept); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c, err := NewHTTP(srv.URL, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Check(t.Context())
+			if (err == nil) != tt.ready {
+				t.Fatalf("have %v, want ready=%v", err, tt.ready)
+			}
+			if !strings.Contains(Hint(err), tt.hint) {
+				t.Errorf("hint: have %q, want one about %q", Hint(err), tt.hint)
+			}
+		})
+	}
+}
+
+func TestHTTPRedirectLoopIsBounded(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		http.Redirect(w, r, "/", http.StatusFound)
+	}))
+	defer srv.Close()
+	c, _ := NewHTTP(srv.URL, HTTPOptions{})
+	if err := c.Check(t.Context()); err == nil || n.Load() > maxRedirects+1 {
+		t.Fatalf("have %v after %d requests, want an error after at most %d", err, n.Load(), maxRedirects+1)
+	}
+}
+
+// A huge body is not read beyond maxBody: the server's write blocks.
+func TestHTTPReadsLittleBody(t *testing.T) {
+	wrote := make(chan int64, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		var total int64
+		chunk := make([]byte, 64<<10)
+		for range 1024 { // 64 MiB if anyone read it all
+			n, err := w.Write(chunk)
+			total += int64(n)
+			if err != nil {
+				break
+			}
+		}
+		wrote <- total
+	}))
+	defer srv.Close()
+	c, _ := NewHTTP(srv.URL, HTTPOptions{})
+	if err := c.Check(t.Context()); err == nil {
+		t.Fatal("have ready on 503")
+	}
+	if total := <-wrote; total >= 64<<20 {
+		t.Errorf("the server wrote all %d bytes: the body was read in full", total)
+	}
+}
+
+// A server that accepts and never answers cannot stall an attempt.
+func TestHTTPHangingServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = conn.Close() })
+		}
+	}()
+	c, _ := NewHTTP("http://"+ln.Addr().String()+"/", HTTPOptions{})
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Check(ctx) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("have ready from a silent server")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Check did not honour its deadline")
+	}
+}
+
+func TestHTTPOnGRPCPortHint(t *testing.T) {
+	addr := serveGRPC(t, func(*grpc.Server) {})
+	c, _ := NewHTTP("http://"+addr+"/", HTTPOptions{})
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	err := c.Check(ctx)
+	if !strings.Contains(Hint(err), "--grpc") {
+		t.Fatalf("have %v (hint %q), want a hint to use --grpc", err, Hint(err))
+	}
+}
+
+func TestParseHeaders(t *testing.T) {
+	h, host, err := ParseHeaders([]string{"X-A: 1, 2", "x-b:3\r\n\nHost: h"})
+	if err != nil || h.Get("X-A") != "1, 2" || h.Get("X-B") != "3" || host != "h" {
+		t.Fatalf("have %v %q %v", h, host, err)
+	}
+	for _, bad := range []string{"novalue", ": v", "Bad Name: v"} {
+		if _, _, err := ParseHeaders([]string{bad}); err == nil {
+			t.Errorf("%q: have nil, want an error", bad)
+		}
+	}
+	_, _, err = ParseHeaders([]string{"Authorization Bearer s3cret"})
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("have %v, want an error that doesn't show the value", err)
+	}
+}
+
+func TestParseStatusSet(t *testing.T) {
+	for in, want := range map[string]string{"200-299": "200-299", " 200 , 301-302": "200,301-302", "100-502,504-599": "100-502,504-599"} {
+		s, err := ParseStatusSet(in)
+		if err != nil || s.String() != want {
+			t.Errorf("%q: have %v, %v; want %q", in, s, err, want)
+		}
+	}
+	for _, in := range []string{"", "503", "500-599", "abc", "99", "600", "300-200", "200-"} {
+		if _, err := ParseStatusSet(in); err == nil {
+			t.Errorf("%q: have nil, want an error", in)
+		}
+	}
+}
