@@ -184,6 +184,10 @@ func (c *HTTP) Check(ctx context.Context) error {
 	req.Header.Set("User-Agent", "otelwait")
 	resp, err := c.client.Do(req)
 	if err != nil {
+		// Not the *url.Error itself: it quotes the URL unredacted.
+		if uerr, ok := errors.AsType[*url.Error](err); ok {
+			err = fmt.Errorf("GET: %w", uerr.Err)
+		}
 		return httpTransportHint(ctx, req.URL, c.port, err)
 	}
 	body := readSome(resp.Body)

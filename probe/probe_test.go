@@ -121,7 +121,9 @@ func TestWaitTimeoutNamesUnreadyTargets(t *testing.T) {
 	targets := []Checker{
 		CheckFunc("up:1", func(context.Context) error { return nil }),
 		CheckFunc("down:2", func(context.Context) error { return errors.New("connection refused") }),
-		CheckFunc("down:3", func(context.Context) error { return &HintError{Err: errors.New("unimplemented"), Hint: "use --otlp", Config: true} }),
+		CheckFunc("down:3", func(context.Context) error {
+			return &HintError{Err: errors.New("unimplemented"), Hint: "use --otlp", Config: true}
+		}),
 	}
 	err := Wait(ctx, targets, fastOpts())
 	var werr *WaitError

@@ -1,0 +1,362 @@
+// Command otelwait waits until the OpenTelemetry Collector a program sends
+// to is ready, then execs the program unchanged.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+
+	"github.com/otelwait/otelwait/exec"
+	"github.com/otelwait/otelwait/probe"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+// Exit codes. Anything else is the command's own: otelwait becomes it.
+const (
+	exitOK          = 0
+	exitCheckFailed = 1   // --check: a target is not ready
+	exitUsage       = 2   // bad flags or targets
+	exitTimeout     = 124 // the timeout passed before every target was ready
+	exitNotExec     = 126 // the command exists but can't be executed
+	exitNotFound    = 127 // the command doesn't exist
+	exitSignal      = 128 // + the signal's number, when stopped by SIGINT or SIGTERM
+)
+
+const description = `Wait until every target is ready, then exec COMMAND in place of otelwait:
+same PID, argv exactly as given, environment and stdin/stdout/stderr untouched.
+Without COMMAND, exit 0 once ready.
+
+Examples:
+  otelwait --tcp localhost:4317 -- java -javaagent:/otel.jar -jar /app.jar
+  otelwait --http http://localhost:13133/ --grpc localhost:13132/traces -- ./server
+  otelwait --tcp db:5432 --timeout 2m && ./run-tests
+  otelwait --check --http http://localhost:13133/      (one attempt: a HEALTHCHECK)
+
+Exit codes: 0 ready (or the command's own code), 1 --check failed, 2 usage,
+124 timed out, 126 command not executable, 127 command not found,
+128+n stopped by signal n.`
+
+// cli is otelwait's command line. Every option can also be set from the
+// environment variable named in its env tag; list options take
+// comma-separated values there (headers: one per line).
+type cli struct {
+	TCP  []string `name:"tcp" placeholder:"HOST:PORT" env:"OTELWAIT_TCP" group:"Targets (repeatable; all must be ready)" help:"Ready when a TCP connection is accepted."`
+	GRPC []string `name:"grpc" placeholder:"[grpc[s]://]HOST:PORT[/SERVICE]" env:"OTELWAIT_GRPC" group:"Targets (repeatable; all must be ready)" help:"Ready when grpc.health.v1 reports SERVICE (default: the whole server) SERVING; grpcs uses TLS."`
+	HTTP []string `name:"http" placeholder:"URL" env:"OTELWAIT_HTTP" group:"Targets (repeatable; all must be ready)" help:"Ready when a GET answers with an accepted status (2xx by default; never 503)."`
+
+	HTTPStatus string   `name:"http-status" default:"200-299" placeholder:"CODES" env:"OTELWAIT_HTTP_STATUS" group:"HTTP" help:"Statuses that mean ready: codes and ranges, e.g. 200-299,301."`
+	HTTPHeader []string `name:"http-header" placeholder:"'NAME: VALUE'" sep:"none" env:"OTELWAIT_HTTP_HEADER" group:"HTTP" help:"Header sent with every HTTP probe; repeatable (one per line in the environment variable)."`
+
+	CAFile     string `name:"ca-file" placeholder:"FILE" type:"existingfile" env:"OTELWAIT_CA_FILE" group:"TLS (https and grpcs targets)" help:"PEM CA bundle that replaces the system roots."`
+	CertFile   string `name:"cert-file" placeholder:"FILE" type:"existingfile" env:"OTELWAIT_CERT_FILE" group:"TLS (https and grpcs targets)" help:"Client certificate (PEM), with --key-file."`
+	KeyFile    string `name:"key-file" placeholder:"FILE" type:"existingfile" env:"OTELWAIT_KEY_FILE" group:"TLS (https and grpcs targets)" help:"Client private key (PEM), with --cert-file."`
+	ServerName string `name:"tls-server-name" placeholder:"NAME" env:"OTELWAIT_TLS_SERVER_NAME" group:"TLS (https and grpcs targets)" help:"Name to verify in the server's certificate."`
+	Insecure   bool   `name:"tls-insecure-skip-verify" env:"OTELWAIT_TLS_INSECURE_SKIP_VERIFY" group:"TLS (https and grpcs targets)" help:"Don't verify the server's certificate (logged as a warning)."`
+
+	Timeout        time.Duration `name:"timeout" default:"60s" env:"OTELWAIT_TIMEOUT" group:"Waiting" help:"Give up after this long (exit 124); 0 waits forever."`
+	AttemptTimeout time.Duration `name:"attempt-timeout" default:"2s" env:"OTELWAIT_ATTEMPT_TIMEOUT" group:"Waiting" help:"Bound on one attempt (never longer than --timeout)."`
+	Interval       time.Duration `name:"interval" default:"45ms" env:"OTELWAIT_INTERVAL" group:"Waiting" help:"Delay between attempts for the first 3s of the wait."`
+	MaxInterval    time.Duration `name:"max-interval" default:"400ms" env:"OTELWAIT_MAX_INTERVAL" group:"Waiting" help:"The delay then grows by half per attempt up to this."`
+	FailOpen       bool          `name:"fail-open" env:"OTELWAIT_FAIL_OPEN" group:"Waiting" help:"On timeout, warn and start COMMAND anyway (exit 0 without one)."`
+	Check          bool          `name:"check" env:"OTELWAIT_CHECK" group:"Waiting" help:"Try each target once and exit 0 if all are ready, 1 if not (for HEALTHCHECK); takes no COMMAND."`
+
+	LogLevel  string           `name:"log-level" default:"info" enum:"debug,info,warn,error" env:"OTELWAIT_LOG_LEVEL" help:"debug, info, warn or error."`
+	LogFormat string           `name:"log-format" default:"auto" enum:"auto,console,json" env:"OTELWAIT_LOG_FORMAT" help:"auto (console on a terminal, JSON otherwise), console or json."`
+	Version   kong.VersionFlag `name:"version" help:"Print the version and exit."`
+
+	Command []string `arg:"" optional:"" passthrough:"partial" name:"command" help:"The command to exec once ready, with its arguments."`
+
+	targets []probe.Checker
+}
+
+// Validate strips the command's leading "--", checks options against each
+// other and parses every target, so bad input is a usage error before any
+// waiting starts.
+func (c *cli) Validate() error {
+	if len(c.Command) > 0 && c.Command[0] == "--" {
+		c.Command = c.Command[1:]
+	}
+	if c.Timeout < 0 || c.AttemptTimeout <= 0 || c.Interval <= 0 || c.MaxInterval <= 0 {
+		return errors.New("--timeout can't be negative; --attempt-timeout, --interval and --max-interval must be positive")
+	}
+	if c.MaxInterval < c.Interval {
+		return fmt.Errorf("--max-interval %s is shorter than --interval %s", c.MaxInterval, c.Interval)
+	}
+	if c.Check && len(c.Command) > 0 {
+		return &probe.HintError{
+			Err:  errors.New("--check takes no command"),
+			Hint: "use --check alone as a health check, or drop it to wait and then run the command",
+		}
+	}
+	if c.Check && c.FailOpen {
+		return errors.New("--check and --fail-open don't go together")
+	}
+	accept, err := probe.ParseStatusSet(c.HTTPStatus)
+	if err != nil {
+		return fmt.Errorf("--http-status: %w", err)
+	}
+	tls := probe.TLS{CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile, ServerName: c.ServerName, InsecureSkipVerify: c.Insecure}
+	if _, err := tls.Config(); err != nil {
+		return err
+	}
+	for _, t := range c.TCP {
+		p, err := probe.NewTCP(t)
+		if err != nil {
+			return fmt.Errorf("--tcp: %w", err)
+		}
+		c.targets = append(c.targets, p)
+	}
+	for _, t := range c.GRPC {
+		p, err := probe.NewGRPC(t, tls)
+		if err != nil {
+			return fmt.Errorf("--grpc: %w", err)
+		}
+		c.targets = append(c.targets, p)
+	}
+	for _, t := range c.HTTP {
+		p, err := probe.NewHTTP(t, probe.HTTPOptions{Header: c.HTTPHeader, Accept: accept, TLS: tls})
+		if err != nil {
+			return fmt.Errorf("--http: %w", err)
+		}
+		c.targets = append(c.targets, p)
+	}
+	if len(c.targets) == 0 {
+		return &probe.HintError{
+			Err:  errors.New("no targets"),
+			Hint: "give at least one of --tcp, --grpc or --http (or OTELWAIT_TCP, OTELWAIT_GRPC, OTELWAIT_HTTP)",
+		}
+	}
+	return nil
+}
+
+func main() {
+	// The command gets the environment exactly as otelwait got it.
+	env := os.Environ()
+	unsetEmpty(env)
+	os.Exit(run(os.Args[1:], env, os.Stdout, os.Stderr))
+}
+
+// unsetEmpty unsets the empty OTELWAIT_ variables in otelwait's own
+// environment (not the command's), so that, as the OpenTelemetry
+// specification has it for OTEL_ variables, an empty value means unset:
+// Kubernetes manifests often set value: "".
+func unsetEmpty(env []string) {
+	for _, kv := range env {
+		if k, v, _ := strings.Cut(kv, "="); v == "" && strings.HasPrefix(k, "OTELWAIT_") {
+			_ = os.Unsetenv(k)
+		}
+	}
+}
+
+// run is otelwait; it returns the exit code, unless it execs the command
+// with env.
+func run(args, env []string, stdout, stderr io.Writer) int {
+	var c cli
+	parser, err := kong.New(&c,
+		kong.Name("otelwait"),
+		kong.Description(description),
+		kong.Writers(stdout, stderr),
+		kong.Vars{"version": versionString()},
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
+	)
+	if err != nil {
+		panic(err) // the struct above is wrong: a bug, not input
+	}
+	if _, err := parser.Parse(args); err != nil {
+		return usage(stderr, err)
+	}
+	log := newLogger(stderr, c.LogLevel, c.LogFormat)
+	if c.Insecure {
+		log.Warn().Msg("TLS certificates are not verified (--tls-insecure-skip-verify)")
+	}
+
+	var cmd exec.Cmd
+	if len(c.Command) > 0 {
+		if cmd, err = exec.Resolve(c.Command, os.Getenv("PATH")); err != nil {
+			fmt.Fprintf(stderr, "otelwait: %v\n", err)
+			if errors.Is(err, exec.ErrNotFound) {
+				return exitNotFound
+			}
+			return exitNotExec
+		}
+	}
+
+	ctx, sig := withSignals(context.Background())
+	defer sig.stop()
+	ctx, cancel := withTimeout(ctx, c.Timeout)
+	defer cancel()
+
+	opt := probe.Options{
+		Backoff:        probe.Backoff{Initial: c.Interval, Max: c.MaxInterval, Hold: probe.DefaultBackoff.Hold, Factor: probe.DefaultBackoff.Factor, Jitter: probe.DefaultBackoff.Jitter},
+		AttemptTimeout: c.AttemptTimeout,
+		Log:            log,
+	}
+	if c.Timeout > 0 {
+		opt.AttemptTimeout = min(opt.AttemptTimeout, c.Timeout)
+	}
+	if c.Check {
+		opt.Attempts = 1
+	}
+	start := time.Now()
+	log.Info().Strs("targets", names(c.targets)).Dur("timeout", c.Timeout).Msg("waiting")
+	err = probe.Wait(ctx, c.targets, opt)
+	if s := sig.received(); s != nil {
+		log.Warn().Str("signal", s.String()).Dur("elapsed", probe.Since(start)).Msg("stopped")
+		return exitSignal + int(s.(syscall.Signal))
+	}
+	if err != nil {
+		var werr *probe.WaitError
+		if !errors.As(err, &werr) {
+			panic(err) // Wait returns nothing else
+		}
+		for _, n := range werr.NotReady {
+			ev := log.Error().Str("target", n.Target.String()).Str("proto", probe.Proto(n.Target)).Int("attempts", n.Attempts).Err(n.Err)
+			if h := probe.Hint(n.Err); h != "" {
+				ev = ev.Str("hint", h)
+			}
+			ev.Msg("not ready")
+		}
+		if c.Check {
+			return exitCheckFailed
+		}
+		log.Error().Int("not_ready", len(werr.NotReady)).Int("targets", len(c.targets)).Dur("elapsed", probe.Since(start)).Msg("timed out")
+		if !c.FailOpen {
+			return exitTimeout
+		}
+		log.Warn().Msg("STARTING ANYWAY (--fail-open): telemetry sent before the targets are ready may be lost")
+	}
+	if len(cmd.Args) == 0 {
+		return exitOK
+	}
+	log.Info().Str("cmd", cmd.Path).Int("args", len(cmd.Args)-1).Dur("elapsed", probe.Since(start)).Msg("exec")
+	sig.stop()
+	if s := sig.received(); s != nil {
+		return exitSignal + int(s.(syscall.Signal))
+	}
+	err = cmd.Exec(env)
+	fmt.Fprintf(stderr, "otelwait: %v\n", err)
+	if errors.Is(err, exec.ErrNotFound) {
+		return exitNotFound
+	}
+	return exitNotExec
+}
+
+// usage prints a parse or validation error as one line, with a hint line
+// when there is one, and returns the usage exit code.
+func usage(w io.Writer, err error) int {
+	fmt.Fprintf(w, "otelwait: %v\n", err)
+	if h := probe.Hint(err); h != "" {
+		fmt.Fprintf(w, "otelwait: hint: %s\n", h)
+	} else {
+		fmt.Fprintln(w, "otelwait: hint: see otelwait --help")
+	}
+	return exitUsage
+}
+
+// signals turns SIGINT and SIGTERM into the cancellation of a context and
+// remembers the first one received.
+type signals struct {
+	ch     chan os.Signal
+	first  chan os.Signal
+	stopFn func()
+}
+
+func withSignals(parent context.Context) (context.Context, *signals) {
+	ctx, cancel := context.WithCancelCause(parent)
+	s := &signals{ch: make(chan os.Signal, 1), first: make(chan os.Signal, 1)}
+	signal.Notify(s.ch, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case v := <-s.ch:
+			s.first <- v
+			cancel(fmt.Errorf("received %v", v))
+		case <-done:
+		}
+	}()
+	s.stopFn = func() {
+		signal.Stop(s.ch)
+		signal.Reset(syscall.SIGINT, syscall.SIGTERM)
+		close(done)
+		cancel(nil)
+	}
+	return ctx, s
+}
+
+// received returns the signal that stopped the wait, or nil.
+func (s *signals) received() os.Signal {
+	select {
+	case v := <-s.first:
+		s.first <- v
+		return v
+	default:
+		return nil
+	}
+}
+
+// stop restores the default handling of SIGINT and SIGTERM, as the command
+// will have after exec; it may be called more than once.
+func (s *signals) stop() {
+	if s.stopFn != nil {
+		s.stopFn()
+		s.stopFn = nil
+	}
+}
+
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+func newLogger(w io.Writer, level, format string) zerolog.Logger {
+	if format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			format = "console"
+		}
+	}
+	if format == "console" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
+	}
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
+	zerolog.DurationFieldFormat = zerolog.DurationFormatString
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil {
+		lvl = zerolog.InfoLevel
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Str("logger", "otelwait").Logger()
+}
+
+func names(cs []probe.Checker) []string {
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = c.String()
+	}
+	return s
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && !strings.HasPrefix(bi.Main.Version, "(") {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
