@@ -1,0 +1,34 @@
+# otelwait. `make build` builds the static binary; `make test` runs every
+# check CI runs.
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: build test unit lint cross fuzz clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o otelwait .
+
+test: lint unit cross
+
+lint:
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo 'gofmt: files above need formatting'; exit 1; }
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# Static cross-builds for the image's platforms.
+cross:
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/otelwait-linux-amd64 .
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/otelwait-linux-arm64 .
+
+# A short run of every fuzz target (the seeds alone run with `make unit`).
+fuzz:
+	for f in FuzzTCP FuzzGRPC FuzzHTTP FuzzStatusSet FuzzBackoff; do \
+		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 15s ./probe || exit 1; done
+
+clean:
+	rm -rf otelwait dist
