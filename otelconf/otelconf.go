@@ -149,17 +149,25 @@ type Destination struct {
 	Timeout Value
 }
 
-// Key identifies the destination for de-duplication: protocol, endpoint, TLS files and headers.
-// Two destinations with equal keys need probing once. A grpc endpoint's trailing "/" (which the
-// agent adds to a per-signal endpoint) does not count.
+// Key identifies the destination for de-duplication: protocol, endpoint, TLS files and headers,
+// and for grpc the signal, since each signal is exported with its own service's method. Two
+// destinations with equal keys are sent the same request, so they need probing once. A grpc
+// endpoint's trailing "/" (which the agent adds to a per-signal endpoint) does not count.
 func (d Destination) Key() string {
 	u := d.Endpoint.Value
 	if d.Protocol.Value == protocolGRPC {
-		u = strings.TrimSuffix(u, "/")
+		u = strings.TrimSuffix(u, "/") + " " + string(d.Signal)
 	}
 	return strings.Join([]string{
 		d.Protocol.Value, u, d.CACert.Value, d.ClientCert.Value, d.ClientKey.Value, d.Headers.Value,
 	}, "\x00")
+}
+
+// HeaderLines returns the headers as "Name: value" lines, values URL-decoded, as the exporter
+// sends them. Never log them.
+func (d Destination) HeaderLines() []string {
+	lines, _ := parseHeaders(d.Headers.Value) // checked by Resolve
+	return lines
 }
 
 // Skip is a signal that is not exported over OTLP.
@@ -226,8 +234,9 @@ func Resolve(in Input) (Plan, error) {
 	r.layers = []layer{r.agentArgs(agent), sysprops, r.envLayer()}
 
 	// EarlyInitAgentConfig.create: system properties and environment only, before anything else.
+	// An empty value counts as unset, as the specification says of every OTEL_ variable.
 	for _, k := range []string{"otel.experimental.config.file", "otel.config.file"} {
-		if v, ok := r.lookup(k); ok {
+		if v, ok := r.lookup(k); ok && strings.TrimSpace(v.Value) != "" {
 			plan.Declarative = v
 			break
 		}
@@ -769,11 +778,11 @@ func (r *resolver) destination(s Signal) (Destination, error) {
 		if !ok {
 			continue
 		}
-		n, err := parseHeaders(v.Value)
+		lines, err := parseHeaders(v.Value)
 		if err != nil {
 			return d, fmt.Errorf("%s: %w: the java sdk refuses to start", v.describeKey(), err)
 		}
-		if n > 0 {
+		if len(lines) > 0 {
 			d.Headers = v
 			break
 		}

@@ -757,8 +757,16 @@ func TestDestinationKey(t *testing.T) {
 	if tr.Endpoint.Value != "http://c:4317/" || me.Endpoint.Value != "http://c:4317" {
 		t.Fatalf("have endpoints %q and %q, want the per-signal one with a trailing slash", tr.Endpoint.Value, me.Endpoint.Value)
 	}
-	if tr.Key() != me.Key() {
-		t.Errorf("have different keys for the same grpc endpoint: %q, %q", tr.Key(), me.Key())
+	if tr.Key() == me.Key() {
+		t.Errorf("have equal keys for different grpc services: %q", tr.Key())
+	}
+	trailing := tr
+	trailing.Endpoint.Value = "http://c:4317"
+	if tr.Key() != trailing.Key() {
+		t.Errorf("have different keys for the same grpc endpoint and signal: %q, %q", tr.Key(), trailing.Key())
+	}
+	if h := lo.HeaderLines(); len(h) != 1 || h[0] != "tenant: a" {
+		t.Errorf("HeaderLines: have %q, want [\"tenant: a\"]", h)
 	}
 	if me.Key() == lo.Key() {
 		t.Errorf("have equal keys for different headers: %q", me.Key())
@@ -942,15 +950,15 @@ func TestParseHeadersAndDuration(t *testing.T) {
 		{"", 0, false},
 		{" , ", 0, false},
 		{"a=1, b = 2 ,c=", 2, false},
-		{"a=x%20y+z", 1, false},
+		{"a=x%20y+z", 1, false}, // "a: x y z"
 		{"a", 0, true},
 		{"=a", 0, true},
 		{"a=%G1", 0, true},
 	}
 	for _, tt := range headers {
-		n, err := parseHeaders(tt.in)
-		if n != tt.n || (err != nil) != tt.fail {
-			t.Errorf("parseHeaders(%q): have %d, %v; want %d, error %v", tt.in, n, err, tt.n, tt.fail)
+		lines, err := parseHeaders(tt.in)
+		if n := len(lines); n != tt.n || (err != nil) != tt.fail {
+			t.Errorf("parseHeaders(%q): have %q, %v; want %d, error %v", tt.in, lines, err, tt.n, tt.fail)
 		}
 	}
 	for in, want := range map[string]bool{

@@ -513,10 +513,10 @@ func validScheme(s string) bool {
 // parseHeaders checks an OTLP header list the way DefaultConfigProperties.getMap and
 // OtlpConfigUtil.configureOtlpHeaders read it: comma-separated entries, blank entries ignored,
 // each split at its first '=' with a non-empty key, both sides trimmed, entries whose value is
-// empty dropped, values URL-decoded. It returns how many headers result. Errors never quote
-// values: they may be secrets.
-func parseHeaders(s string) (int, error) {
-	n := 0
+// empty dropped, values URL-decoded. It returns the headers as "Name: value" lines. Errors never
+// quote values: they may be secrets.
+func parseHeaders(s string) ([]string, error) {
+	var lines []string
 	for i, entry := range strings.Split(s, ",") {
 		entry = trimJava(entry)
 		if entry == "" {
@@ -524,18 +524,19 @@ func parseHeaders(s string) (int, error) {
 		}
 		k, v, found := strings.Cut(entry, "=")
 		if !found || k == "" {
-			return 0, fmt.Errorf("entry %d is not key=value", i+1)
+			return nil, fmt.Errorf("entry %d is not key=value", i+1)
 		}
 		k, v = trimJava(k), trimJava(v)
 		if k == "" || v == "" {
 			continue
 		}
-		if _, err := url.QueryUnescape(v); err != nil {
-			return 0, fmt.Errorf("value of header %q is not url-encoded", k)
+		dv, err := url.QueryUnescape(v)
+		if err != nil {
+			return nil, fmt.Errorf("value of header %q is not url-encoded", k)
 		}
-		n++
+		lines = append(lines, k+": "+dv)
 	}
-	return n, nil
+	return lines, nil
 }
 
 // validDuration checks a duration the way DefaultConfigProperties.getDuration parses it: an
