@@ -104,8 +104,11 @@ func (c *GRPC) watch(ctx context.Context, client healthpb.HealthClient, req *hea
 	for {
 		resp, err := stream.Recv()
 		if err != nil {
-			if last >= 0 && ctx.Err() != nil {
+			switch {
+			case ctx.Err() != nil && last >= 0:
 				return statusError(last, c.service)
+			case ctx.Err() != nil:
+				return fmt.Errorf("no health status: %w", ctx.Err())
 			}
 			return err
 		}

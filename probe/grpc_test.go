@@ -20,9 +20,15 @@ import (
 // and returns its address.
 func serveGRPC(t *testing.T, register func(*grpc.Server)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return serveGRPCOn(t, "127.0.0.1:0", register)
+}
+
+func serveGRPCOn(t *testing.T, addr string, register func(*grpc.Server)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return ""
 	}
 	s := grpc.NewServer()
 	register(s)
@@ -59,7 +65,7 @@ func TestGRPCTurnsServing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+			ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 			err = c.Check(ctx)
 			cancel()
 			if err == nil || !strings.Contains(err.Error(), "NOT_SERVING") {

@@ -28,7 +28,6 @@ const maxRedirects = 5
 type HTTP struct {
 	url     *url.URL
 	display string
-	port    string
 	header  http.Header
 	host    string // a Host header given by the user
 	accept  StatusSet
@@ -44,7 +43,7 @@ type HTTPOptions struct {
 
 // NewHTTP parses an http or https URL.
 func NewHTTP(raw string, opt HTTPOptions) (*HTTP, error) {
-	u, port, err := parseHTTPURL(raw)
+	u, _, err := parseHTTPURL(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +59,7 @@ func NewHTTP(raw string, opt HTTPOptions) (*HTTP, error) {
 	if accept == nil {
 		accept = StatusSet{{200, 299}}
 	}
-	return &HTTP{url: u, display: redactURL(u), port: port, header: header, host: host, accept: accept, client: client}, nil
+	return &HTTP{url: u, display: redactURL(u), header: header, host: host, accept: accept, client: client}, nil
 }
 
 // parseHTTPURL checks an absolute http or https URL with a host and, if
@@ -184,17 +183,22 @@ func (c *HTTP) Check(ctx context.Context) error {
 	req.Header.Set("User-Agent", "otelwait")
 	resp, err := c.client.Do(req)
 	if err != nil {
-		// Not the *url.Error itself: it quotes the URL unredacted.
-		if uerr, ok := errors.AsType[*url.Error](err); ok {
-			err = fmt.Errorf("GET: %w", uerr.Err)
-		}
-		return httpTransportHint(ctx, req.URL, c.port, err)
+		return httpTransportHint(ctx, req.URL, stripURL(err))
 	}
 	body := readSome(resp.Body)
 	if c.accept.Contains(resp.StatusCode) {
 		return nil
 	}
 	return statusHint(resp.StatusCode, body)
+}
+
+// stripURL unwraps the *url.Error of a request, which quotes the URL
+// unredacted, leaving the method and the cause.
+func stripURL(err error) error {
+	if uerr, ok := errors.AsType[*url.Error](err); ok {
+		return fmt.Errorf("%s: %w", strings.ToUpper(uerr.Op), uerr.Err)
+	}
+	return err
 }
 
 // readSome reads at most maxBody bytes of body and closes it.
@@ -234,7 +238,8 @@ func oneLine(b []byte) string {
 }
 
 // httpTransportHint explains an HTTP request that got no response.
-func httpTransportHint(ctx context.Context, u *url.URL, port string, err error) error {
+func httpTransportHint(ctx context.Context, u *url.URL, err error) error {
+	port := urlPort(u)
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return refusedHint(ctx, net.JoinHostPort(u.Hostname(), port), err)
 	}

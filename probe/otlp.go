@@ -1,0 +1,274 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
+)
+
+// Signals are the OTLP signals, each exported with its own request.
+var Signals = []string{"traces", "metrics", "logs"}
+
+// OTLP is ready when an OTLP receiver accepts an empty export for its
+// signal: the very request an exporter makes, carrying no data, so nothing
+// reaches the Collector's pipeline. Over gRPC that is an empty request to
+// the signal service's Export method; over HTTP a POST of an empty
+// application/x-protobuf body to the signal's path.
+//
+// Answers that waiting cannot fix are errors with a hint, marked Config:
+// no pipeline for the signal (gRPC Unimplemented, HTTP 404), rejected
+// credentials (Unauthenticated, PermissionDenied, 401, 403), a server
+// that isn't OTLP (405, 415).
+type OTLP struct {
+	display string
+	signal  string
+
+	// OTLP/gRPC
+	addr, port string
+	creds      credentials.TransportCredentials
+	md         metadata.MD
+
+	// OTLP/HTTP
+	url    *url.URL
+	header http.Header
+	host   string
+	client *http.Client
+}
+
+// OTLPOptions are the settings of an OTLP target besides its address.
+type OTLPOptions struct {
+	Header []string // "Name: value", sent as HTTP headers or gRPC metadata
+	TLS    TLS
+}
+
+// NewOTLP parses an --otlp URL. The scheme picks the protocol: grpc:// or
+// grpcs:// (TLS) for OTLP/gRPC, whose path may name the signal (/traces,
+// /metrics, /logs; traces when empty); http:// or https:// for
+// OTLP/HTTP, posted to the URL's path (/v1/traces when empty), as an
+// exporter does with a per-signal endpoint.
+func NewOTLP(raw string, opt OTLPOptions) (*OTLP, error) {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return nil, &HintError{
+			Err:  fmt.Errorf("otlp target %q: want a URL", raw),
+			Hint: "e.g. http://localhost:4318 for OTLP/HTTP or grpc://localhost:4317 for OTLP/gRPC",
+		}
+	}
+	switch scheme {
+	case "grpc", "grpcs":
+		addr, signal, _ := strings.Cut(rest, "/")
+		if _, _, err := splitHostPort(addr); err != nil {
+			return nil, fmt.Errorf("otlp target %q: %w", raw, err)
+		}
+		if signal == "" {
+			signal = "traces"
+		}
+		if !isSignal(signal) {
+			return nil, &HintError{
+				Err:  fmt.Errorf("otlp target %q: unknown signal %q", raw, signal),
+				Hint: "the path of a grpc:// target names the signal: /traces, /metrics or /logs",
+			}
+		}
+		endpoint := map[string]string{"grpc": "http", "grpcs": "https"}[scheme] + "://" + addr
+		return newOTLP(raw, "grpc", endpoint, signal, opt)
+	case "http", "https":
+		u, err := url.Parse(raw)
+		if err == nil && (u.Path == "" || u.Path == "/") && u.RawPath == "" {
+			u.Path = "/v1/traces"
+			raw = u.String()
+		}
+		return newOTLP("", "http/protobuf", raw, "", opt)
+	}
+	return nil, &HintError{
+		Err:  fmt.Errorf("otlp target %q: unknown scheme %q", raw, scheme),
+		Hint: "use http:// or https:// for OTLP/HTTP, grpc:// or grpcs:// for OTLP/gRPC",
+	}
+}
+
+// NewOTLPEndpoint makes an OTLP target from an exporter's settings:
+// protocol "grpc" or "http/protobuf", the endpoint URL as the exporter
+// uses it (for http/protobuf the full per-signal URL), and the signal.
+func NewOTLPEndpoint(protocol, endpoint, signal string, opt OTLPOptions) (*OTLP, error) {
+	return newOTLP("", protocol, endpoint, signal, opt)
+}
+
+func newOTLP(display, protocol, endpoint, signal string, opt OTLPOptions) (*OTLP, error) {
+	u, port, err := parseHTTPURL(endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("otlp target: %w", err)
+	}
+	header, host, err := ParseHeaders(opt.Header)
+	if err != nil {
+		return nil, err
+	}
+	c := &OTLP{display: display, signal: signal, header: header, host: host}
+	switch protocol {
+	case "grpc":
+		if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
+			return nil, fmt.Errorf("otlp target %q: a grpc endpoint has no path or query", redactURL(u))
+		}
+		if !isSignal(signal) {
+			return nil, fmt.Errorf("otlp target %q: unknown signal %q", redactURL(u), signal)
+		}
+		c.addr, c.port = net.JoinHostPort(u.Hostname(), port), port
+		c.md = metadata.MD{}
+		for k, vs := range header {
+			c.md.Append(k, vs...)
+		}
+		var cfg *tls.Config
+		if u.Scheme == "https" {
+			if cfg, err = opt.TLS.Config(); err != nil {
+				return nil, fmt.Errorf("otlp target %q: %w", redactURL(u), err)
+			}
+		}
+		c.creds = tlsCreds(cfg)
+		if c.display == "" {
+			c.display = map[string]string{"http": "grpc", "https": "grpcs"}[u.Scheme] + "://" + u.Host + "/" + signal
+		}
+	case "http/protobuf":
+		if c.signal == "" {
+			c.signal = signalOfPath(u.Path)
+		}
+		if c.client, err = newHTTPClient(u, opt.TLS); err != nil {
+			return nil, fmt.Errorf("otlp target %q: %w", redactURL(u), err)
+		}
+		c.url = u
+		c.display = redactURL(u)
+	default:
+		return nil, fmt.Errorf("otlp protocol %q: want grpc or http/protobuf", protocol)
+	}
+	return c, nil
+}
+
+func isSignal(s string) bool {
+	for _, sig := range Signals {
+		if s == sig {
+			return true
+		}
+	}
+	return false
+}
+
+// signalOfPath names the signal an OTLP/HTTP path is for, if it says.
+func signalOfPath(p string) string {
+	for _, sig := range Signals {
+		if strings.HasSuffix(p, "/v1/"+sig) {
+			return sig
+		}
+	}
+	return ""
+}
+
+func (c *OTLP) String() string { return c.display }
+
+// Proto is "otlp/grpc" or "otlp/http".
+func (c *OTLP) Proto() string {
+	if c.url == nil {
+		return "otlp/grpc"
+	}
+	return "otlp/http"
+}
+
+// Check sends one empty export.
+func (c *OTLP) Check(ctx context.Context) error {
+	if c.url == nil {
+		return c.checkGRPC(ctx)
+	}
+	return c.checkHTTP(ctx)
+}
+
+// exportMethod is the full gRPC method an exporter calls for signal.
+func exportMethod(signal string) string {
+	service := map[string]string{"traces": "trace.v1.TraceService", "metrics": "metrics.v1.MetricsService", "logs": "logs.v1.LogsService"}[signal]
+	return "/opentelemetry.proto.collector." + service + "/Export"
+}
+
+func (c *OTLP) checkGRPC(ctx context.Context) error {
+	conn, err := dialGRPC(c.addr, c.creds)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	if len(c.md) > 0 {
+		ctx = metadata.NewOutgoingContext(ctx, c.md)
+	}
+	// An empty message encodes to zero bytes, exactly as an empty
+	// Export*ServiceRequest does; the response's fields are ignored.
+	err = conn.Invoke(ctx, exportMethod(c.signal), &emptypb.Empty{}, &emptypb.Empty{}, grpc.WaitForReady(false))
+	switch status.Code(err) {
+	case codes.OK:
+		return nil
+	case codes.Unimplemented:
+		return &HintError{
+			Err:    fmt.Errorf("otlp %s export not implemented by the server: %w", c.signal, err),
+			Hint:   fmt.Sprintf("the Collector has no %s pipeline with an otlp receiver on this port, or this isn't an OTLP/gRPC port", c.signal),
+			Config: true,
+		}
+	case codes.Unauthenticated, codes.PermissionDenied:
+		return &HintError{Err: err, Hint: "the receiver rejects the credentials: check the headers (OTEL_EXPORTER_OTLP_HEADERS or --header)", Config: true}
+	case codes.Unavailable:
+		return grpcTransportHint(ctx, c.addr, c.port, err)
+	}
+	return err
+}
+
+func (c *OTLP) checkHTTP(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url.String(), http.NoBody)
+	if err != nil {
+		return err
+	}
+	req.Header = c.header.Clone()
+	if c.host != "" {
+		req.Host = c.host
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("User-Agent", "otelwait")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return httpTransportHint(ctx, req.URL, stripURL(err))
+	}
+	body := readSome(resp.Body)
+	code := resp.StatusCode
+	if code >= 200 && code < 300 {
+		return nil
+	}
+	err = statusHint(code, body)
+	switch code {
+	case http.StatusNotFound:
+		what := "pipeline for this signal"
+		if c.signal != "" {
+			what = c.signal + " pipeline"
+		}
+		return &HintError{Err: err, Hint: "the Collector has no " + what + " with an otlp receiver on this port, or the path is wrong (the signal paths are /v1/traces, /v1/metrics, /v1/logs)", Config: true}
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return &HintError{Err: err, Hint: "the receiver rejects the credentials: check the headers (OTEL_EXPORTER_OTLP_HEADERS or --header)", Config: true}
+	case http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType:
+		return &HintError{Err: err, Hint: "this is not an OTLP/HTTP receiver" + portHint(urlPort(c.url)), Config: true}
+	}
+	return err
+}
+
+func urlPort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	return map[string]string{"http": "80", "https": "443"}[u.Scheme]
+}
+
+func portHint(port string) string {
+	if k := wellKnown(port); k != "" {
+		return ": " + k
+	}
+	return ""
+}
