@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/otelwait/otelwait/exec"
+	"github.com/otelwait/otelwait/otelconf"
 	"github.com/otelwait/otelwait/probe"
 )
 
@@ -57,15 +58,16 @@ type cli struct {
 	TCP  []string `name:"tcp" placeholder:"HOST:PORT" env:"OTELWAIT_TCP" group:"Targets (repeatable; all must be ready)" help:"Ready when a TCP connection is accepted."`
 	GRPC []string `name:"grpc" placeholder:"[grpc[s]://]HOST:PORT[/SERVICE]" env:"OTELWAIT_GRPC" group:"Targets (repeatable; all must be ready)" help:"Ready when grpc.health.v1 reports SERVICE (default: the whole server) SERVING; grpcs uses TLS."`
 	HTTP []string `name:"http" placeholder:"URL" env:"OTELWAIT_HTTP" group:"Targets (repeatable; all must be ready)" help:"Ready when a GET answers with an accepted status (2xx by default; never 503)."`
+	OTLP []string `name:"otlp" placeholder:"URL" env:"OTELWAIT_OTLP" group:"Targets (repeatable; all must be ready)" help:"Ready when the OTLP receiver accepts an empty export: http[s]://HOST:PORT[/v1/SIGNAL] for OTLP/HTTP, grpc[s]://HOST:PORT[/SIGNAL] for OTLP/gRPC. With no targets at all, otelwait waits where the Java agent will export (see --explain)."`
 
-	HTTPStatus string   `name:"http-status" default:"200-299" placeholder:"CODES" env:"OTELWAIT_HTTP_STATUS" group:"HTTP" help:"Statuses that mean ready: codes and ranges, e.g. 200-299,301."`
-	HTTPHeader []string `name:"http-header" placeholder:"'NAME: VALUE'" sep:"none" env:"OTELWAIT_HTTP_HEADER" group:"HTTP" help:"Header sent with every HTTP probe; repeatable (one per line in the environment variable)."`
+	HTTPStatus string   `name:"http-status" default:"200-299" placeholder:"CODES" env:"OTELWAIT_HTTP_STATUS" group:"HTTP and OTLP" help:"Statuses that mean ready for --http: codes and ranges, e.g. 200-299,301."`
+	Header     []string `name:"header" placeholder:"'NAME: VALUE'" sep:"none" env:"OTELWAIT_HEADER" group:"HTTP and OTLP" help:"Header sent with every --http and --otlp probe (gRPC metadata for OTLP/gRPC); repeatable (one per line in the environment variable)."`
 
-	CAFile     string `name:"ca-file" placeholder:"FILE" type:"existingfile" env:"OTELWAIT_CA_FILE" group:"TLS (https and grpcs targets)" help:"PEM CA bundle that replaces the system roots."`
-	CertFile   string `name:"cert-file" placeholder:"FILE" type:"existingfile" env:"OTELWAIT_CERT_FILE" group:"TLS (https and grpcs targets)" help:"Client certificate (PEM), with --key-file."`
-	KeyFile    string `name:"key-file" placeholder:"FILE" type:"existingfile" env:"OTELWAIT_KEY_FILE" group:"TLS (https and grpcs targets)" help:"Client private key (PEM), with --cert-file."`
-	ServerName string `name:"tls-server-name" placeholder:"NAME" env:"OTELWAIT_TLS_SERVER_NAME" group:"TLS (https and grpcs targets)" help:"Name to verify in the server's certificate."`
-	Insecure   bool   `name:"tls-insecure-skip-verify" env:"OTELWAIT_TLS_INSECURE_SKIP_VERIFY" group:"TLS (https and grpcs targets)" help:"Don't verify the server's certificate (logged as a warning)."`
+	CAFile     string `name:"ca-file" placeholder:"FILE" type:"existingfile" env:"OTELWAIT_CA_FILE" group:"TLS (https, grpcs targets)" help:"PEM CA bundle that replaces the system roots."`
+	CertFile   string `name:"cert-file" placeholder:"FILE" type:"existingfile" env:"OTELWAIT_CERT_FILE" group:"TLS (https, grpcs targets)" help:"Client certificate (PEM), with --key-file."`
+	KeyFile    string `name:"key-file" placeholder:"FILE" type:"existingfile" env:"OTELWAIT_KEY_FILE" group:"TLS (https, grpcs targets)" help:"Client private key (PEM), with --cert-file."`
+	ServerName string `name:"tls-server-name" placeholder:"NAME" env:"OTELWAIT_TLS_SERVER_NAME" group:"TLS (https, grpcs targets)" help:"Name to verify in the server's certificate."`
+	Insecure   bool   `name:"tls-insecure-skip-verify" env:"OTELWAIT_TLS_INSECURE_SKIP_VERIFY" group:"TLS (https, grpcs targets)" help:"Don't verify the server's certificate (logged as a warning)."`
 
 	Timeout        time.Duration `name:"timeout" default:"60s" env:"OTELWAIT_TIMEOUT" group:"Waiting" help:"Give up after this long (exit 124); 0 waits forever."`
 	AttemptTimeout time.Duration `name:"attempt-timeout" default:"2s" env:"OTELWAIT_ATTEMPT_TIMEOUT" group:"Waiting" help:"Bound on one attempt (never longer than --timeout)."`
@@ -74,13 +76,17 @@ type cli struct {
 	FailOpen       bool          `name:"fail-open" env:"OTELWAIT_FAIL_OPEN" group:"Waiting" help:"On timeout, warn and start COMMAND anyway (exit 0 without one)."`
 	Check          bool          `name:"check" env:"OTELWAIT_CHECK" group:"Waiting" help:"Try each target once and exit 0 if all are ready, 1 if not (for HEALTHCHECK); takes no COMMAND."`
 
+	Explain bool `name:"explain" env:"OTELWAIT_EXPLAIN" help:"Print what otelwait would wait for, and where each setting came from, then exit 0."`
+
 	LogLevel  string           `name:"log-level" default:"info" enum:"debug,info,warn,error" env:"OTELWAIT_LOG_LEVEL" help:"debug, info, warn or error."`
 	LogFormat string           `name:"log-format" default:"auto" enum:"auto,console,json" env:"OTELWAIT_LOG_FORMAT" help:"auto (console on a terminal, JSON otherwise), console or json."`
 	Version   kong.VersionFlag `name:"version" help:"Print the version and exit."`
 
 	Command []string `arg:"" optional:"" passthrough:"partial" name:"command" help:"The command to exec once ready, with its arguments."`
 
+	env     []string // the environment, as the command will get it
 	targets []probe.Checker
+	plan    *otelconf.Plan // with no targets given: where the Java agent will export
 }
 
 // Validate strips the command's leading "--", checks options against each
@@ -128,18 +134,27 @@ func (c *cli) Validate() error {
 		c.targets = append(c.targets, p)
 	}
 	for _, t := range c.HTTP {
-		p, err := probe.NewHTTP(t, probe.HTTPOptions{Header: c.HTTPHeader, Accept: accept, TLS: tls})
+		p, err := probe.NewHTTP(t, probe.HTTPOptions{Header: c.Header, Accept: accept, TLS: tls})
 		if err != nil {
 			return fmt.Errorf("--http: %w", err)
 		}
 		c.targets = append(c.targets, p)
 	}
-	if len(c.targets) == 0 {
-		return &probe.HintError{
-			Err:  errors.New("no targets"),
-			Hint: "give at least one of --tcp, --grpc or --http (or OTELWAIT_TCP, OTELWAIT_GRPC, OTELWAIT_HTTP)",
+	for _, t := range c.OTLP {
+		p, err := probe.NewOTLP(t, probe.OTLPOptions{Header: c.Header, TLS: tls})
+		if err != nil {
+			return fmt.Errorf("--otlp: %w", err)
 		}
+		c.targets = append(c.targets, p)
 	}
+	if len(c.targets) > 0 {
+		return nil
+	}
+	plan, targets, err := autoTargets(c.env, c.Command, probe.OTLPOptions{Header: c.Header, TLS: tls})
+	if err != nil {
+		return err
+	}
+	c.plan, c.targets = &plan, targets
 	return nil
 }
 
@@ -165,7 +180,7 @@ func unsetEmpty(env []string) {
 // run is otelwait; it returns the exit code, unless it execs the command
 // with env.
 func run(args, env []string, stdout, stderr io.Writer) int {
-	var c cli
+	c := cli{env: env}
 	parser, err := kong.New(&c,
 		kong.Name("otelwait"),
 		kong.Description(description),
@@ -179,9 +194,26 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	if _, err := parser.Parse(args); err != nil {
 		return usage(stderr, err)
 	}
+	if c.Explain {
+		explain(stdout, &c)
+		return exitOK
+	}
 	log := newLogger(stderr, c.LogLevel, c.LogFormat)
 	if c.Insecure {
 		log.Warn().Msg("TLS certificates are not verified (--tls-insecure-skip-verify)")
+	}
+	if p := c.plan; p != nil {
+		if err := declarativeError(p); err != nil {
+			return usage(stderr, err)
+		}
+		for _, w := range p.Warnings {
+			log.Warn().Str("problem", w).Msg("java agent configuration")
+		}
+		if why := nothingToWaitFor(p); why != "" {
+			log.Info().Str("reason", why).Msg("nothing to wait for")
+		} else {
+			log.Info().Str("defaults", p.Defaults).Msg("auto mode")
+		}
 	}
 
 	var cmd exec.Cmd
@@ -212,7 +244,9 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 		opt.Attempts = 1
 	}
 	start := time.Now()
-	log.Info().Strs("targets", names(c.targets)).Dur("timeout", c.Timeout).Msg("waiting")
+	if len(c.targets) > 0 {
+		log.Info().Strs("targets", names(c.targets)).Dur("timeout", c.Timeout).Msg("waiting")
+	}
 	err = probe.Wait(ctx, c.targets, opt)
 	if s := sig.received(); s != nil {
 		log.Warn().Str("signal", s.String()).Dur("elapsed", probe.Since(start)).Msg("stopped")

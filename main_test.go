@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +24,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/otelwait/otelwait/internal/testserver"
 )
 
 // The test binary doubles as otelwait and as small programs for it to exec
@@ -37,6 +40,7 @@ var helpers = map[string]func(){
 	"trapterm":    helperTrapterm,
 	"catstdin":    helperCatstdin,
 	"lateservers": helperLateservers,
+	"otlpserver":  helperOTLPServer,
 }
 
 func TestMain(m *testing.M) {
@@ -235,6 +239,33 @@ func helperLateservers() {
 			}
 		}))
 	}()
+	time.Sleep(20 * time.Second)
+}
+
+// helperOTLPServer runs OTLP receivers on 127.0.0.1 for the signals named
+// by its second argument (comma-separated; all by default), after the
+// first argument's delay: OTLP/HTTP on $HTTP_PORT and OTLP/gRPC on
+// $GRPC_PORT. It exits after 20 s.
+func helperOTLPServer() {
+	delay, _ := time.ParseDuration(os.Args[1])
+	signals := []string{"traces", "metrics", "logs"}
+	if len(os.Args) > 2 {
+		signals = strings.Split(os.Args[2], ",")
+	}
+	time.Sleep(delay)
+	var got atomic.Int32
+	s := grpc.NewServer()
+	testserver.OTLPGRPC(s, signals, "", &got)
+	for env, serve := range map[string]func(net.Listener) error{
+		"GRPC_PORT": s.Serve,
+		"HTTP_PORT": func(ln net.Listener) error { return http.Serve(ln, testserver.OTLPHTTP(signals, nil, &got)) },
+	} {
+		ln, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv(env))
+		if err != nil {
+			panic(err)
+		}
+		go func() { _ = serve(ln) }()
+	}
 	time.Sleep(20 * time.Second)
 }
 
