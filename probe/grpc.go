@@ -1,33 +1,35 @@
 package probe
 
 import (
+	"bufio"
+	"bytes"
 	"context"
-	"crypto/tls"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/rs/zerolog"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/status"
 )
 
 // GRPC is ready when the server's grpc.health.v1 service reports SERVING
-// for Service ("" is the whole server).
+// for its service ("" is the whole server).
 //
 // It watches the status with the Watch stream, so a flip to SERVING is seen
 // the moment the server sends it, for as long as an attempt lasts; a server
 // that doesn't implement Watch is asked with Check from then on.
 type GRPC struct {
 	raw     string
-	addr    string
-	port    string
 	service string
-	creds   credentials.TransportCredentials
+	conn    *grpcClient
 	noWatch atomic.Bool
 }
 
@@ -46,17 +48,11 @@ func NewGRPC(target string, t TLS) (*GRPC, error) {
 		}
 	}
 	addr, service, _ := strings.Cut(rest, "/")
-	_, port, err := splitHostPort(addr)
+	conn, err := newGRPCClient(addr, secure, t)
 	if err != nil {
 		return nil, fmt.Errorf("grpc target %q: %w", target, err)
 	}
-	var cfg *tls.Config
-	if secure {
-		if cfg, err = t.Config(); err != nil {
-			return nil, fmt.Errorf("grpc target %q: %w", target, err)
-		}
-	}
-	return &GRPC{raw: target, addr: addr, port: port, service: service, creds: tlsCreds(cfg)}, nil
+	return &GRPC{raw: target, service: service, conn: conn}, nil
 }
 
 func (c *GRPC) String() string { return c.raw }
@@ -64,67 +60,78 @@ func (c *GRPC) String() string { return c.raw }
 // Proto is "grpc".
 func (c *GRPC) Proto() string { return "grpc" }
 
-// Check opens a connection, watches (or checks) the health status once and
-// closes the connection.
+// The health service's methods and statuses (grpc/health/v1/health.proto).
+const (
+	healthCheck = "/grpc.health.v1.Health/Check"
+	healthWatch = "/grpc.health.v1.Health/Watch"
+
+	serving        = 1
+	serviceUnknown = 3
+)
+
+var servingStatus = map[uint64]string{0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
+
+// Check watches (or checks) the health status once.
 func (c *GRPC) Check(ctx context.Context) error {
-	conn, err := dialGRPC(c.addr, c.creds)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = conn.Close() }()
-	client := healthpb.NewHealthClient(conn)
-	req := &healthpb.HealthCheckRequest{Service: c.service}
+	req := healthRequest(c.service)
 	if !c.noWatch.Load() {
-		err := c.watch(ctx, client, req)
-		if status.Code(err) != codes.Unimplemented {
+		err := c.watch(ctx, req)
+		if grpcCode(err) != codeUnimplemented {
 			return c.diagnose(ctx, err)
 		}
 		zerolog.Ctx(ctx).Debug().Msg("no Watch on the server: using Check")
 		c.noWatch.Store(true)
 	}
-	resp, err := client.Check(ctx, req)
+	resp, err := c.conn.unary(ctx, healthCheck, req, nil)
 	if err != nil {
 		return c.diagnose(ctx, err)
 	}
-	if s := resp.GetStatus(); s != healthpb.HealthCheckResponse_SERVING {
-		return fmt.Errorf("health status %s", s)
+	if s := healthStatus(resp); s != serving {
+		return statusError(s, c.service)
 	}
 	return nil
 }
 
 // watch reads the Watch stream until SERVING or until ctx is done.
-func (c *GRPC) watch(ctx context.Context, client healthpb.HealthClient, req *healthpb.HealthCheckRequest) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // ends the stream
-	stream, err := client.Watch(ctx, req)
+func (c *GRPC) watch(ctx context.Context, req []byte) error {
+	stream, err := c.conn.call(ctx, healthWatch, req, nil, false)
 	if err != nil {
 		return err
 	}
-	var last healthpb.HealthCheckResponse_ServingStatus = -1
+	defer stream.close()
+	var last uint64 = 1 << 63 // none yet
 	for {
-		resp, err := stream.Recv()
+		resp, err := stream.recv()
 		if err != nil {
 			switch {
-			case ctx.Err() != nil && last >= 0:
+			case last != 1<<63:
+				// Cut at the end of the attempt, or by the server: what
+				// counts is the last status it sent.
 				return statusError(last, c.service)
 			case ctx.Err() != nil:
 				return fmt.Errorf("no health status: %w", ctx.Err())
+			case errors.Is(err, io.EOF):
+				return errors.New("the server ended the Watch stream")
 			}
 			return err
 		}
-		last = resp.GetStatus()
-		if last == healthpb.HealthCheckResponse_SERVING {
+		last = healthStatus(resp)
+		if last == serving {
 			return nil
 		}
-		zerolog.Ctx(ctx).Debug().Str("status", last.String()).Msg("watch")
+		zerolog.Ctx(ctx).Debug().Str("status", servingStatus[last]).Msg("watch")
 	}
 }
 
-func statusError(s healthpb.HealthCheckResponse_ServingStatus, service string) error {
-	if s == healthpb.HealthCheckResponse_SERVICE_UNKNOWN {
+func statusError(s uint64, service string) error {
+	if s == serviceUnknown {
 		return unknownService(service)
 	}
-	return fmt.Errorf("health status %s", s)
+	name, ok := servingStatus[s]
+	if !ok {
+		name = strconv.FormatUint(s, 10)
+	}
+	return fmt.Errorf("health status %s", name)
 }
 
 func unknownService(service string) error {
@@ -136,55 +143,320 @@ func unknownService(service string) error {
 
 // diagnose adds a hint to the errors a user can act on.
 func (c *GRPC) diagnose(ctx context.Context, err error) error {
-	switch status.Code(err) {
-	case codes.Unimplemented:
+	switch grpcCode(err) {
+	case codeOK:
+		return nil
+	case codeUnimplemented:
 		return &HintError{
 			Err:    fmt.Errorf("grpc.health.v1 not implemented by the server: %w", err),
-			Hint:   "a Collector's OTLP receiver never implements it: probe it with --otlp grpc://" + c.addr + ", or point --grpc at the healthcheckv2 extension's gRPC port (13132 by default)",
+			Hint:   "a Collector's OTLP receiver never implements it: probe it with --otlp grpc://" + c.conn.addr + ", or point --grpc at the healthcheckv2 extension's gRPC port (13132 by default)",
 			Config: true,
 		}
-	case codes.NotFound:
+	case codeNotFound:
 		return unknownService(c.service)
-	case codes.Unavailable:
-		return grpcTransportHint(ctx, c.addr, c.port, err)
 	}
-	return err
+	return c.conn.transportHint(ctx, err)
 }
 
-// grpcTransportHint explains an Unavailable error: the port may speak
-// HTTP/1 rather than HTTP/2, or listen on the other loopback family.
-func grpcTransportHint(ctx context.Context, addr, port string, err error) error {
-	msg := status.Convert(err).Message()
-	if strings.Contains(msg, "connection refused") {
-		return refusedHint(ctx, addr, err)
+// healthRequest encodes a HealthCheckRequest: field 1, the service name.
+func healthRequest(service string) []byte {
+	if service == "" {
+		return nil
 	}
-	if strings.Contains(msg, "server preface") || strings.Contains(msg, "frame too large") ||
-		strings.Contains(msg, "malformed header") || strings.Contains(msg, "HTTP/1") {
-		hint := "the server does not speak HTTP/2 (gRPC)"
-		if k := wellKnown(port); k != "" {
-			hint += "; " + k
+	b := []byte{1<<3 | 2}
+	b = binary.AppendUvarint(b, uint64(len(service)))
+	return append(b, service...)
+}
+
+// healthStatus decodes the status (field 1, a varint) of a
+// HealthCheckResponse, skipping any other field; 0 (UNKNOWN) if absent or
+// malformed.
+func healthStatus(b []byte) uint64 {
+	var status uint64
+	for len(b) > 0 {
+		tag, n := binary.Uvarint(b)
+		if n <= 0 {
+			return 0
 		}
-		return &HintError{Err: err, Hint: hint + ": use --http or --otlp http://" + addr, Config: true}
+		b = b[n:]
+		var v uint64
+		switch tag & 7 {
+		case 0: // varint
+			v, n = binary.Uvarint(b)
+		case 1: // 64-bit
+			n = 8
+		case 2: // length-delimited
+			var l uint64
+			l, n = binary.Uvarint(b)
+			if n > 0 {
+				n += int(min(l, uint64(len(b))))
+			}
+		case 5: // 32-bit
+			n = 4
+		default:
+			return 0
+		}
+		if n <= 0 || n > len(b) {
+			return 0
+		}
+		b = b[n:]
+		if tag == 1<<3|0 {
+			status = v
+		}
+	}
+	return status
+}
+
+// The gRPC status codes otelwait tells apart (google.rpc.Code).
+const (
+	codeOK               = 0
+	codeCanceled         = 1
+	codeUnknown          = 2
+	codeDeadlineExceeded = 4
+	codeNotFound         = 5
+	codePermissionDenied = 7
+	codeInternal         = 13
+	codeUnimplemented    = 12
+	codeUnavailable      = 14
+	codeUnauthenticated  = 16
+)
+
+var codeNames = map[int]string{
+	0: "OK", 1: "Canceled", 2: "Unknown", 3: "InvalidArgument", 4: "DeadlineExceeded", 5: "NotFound",
+	6: "AlreadyExists", 7: "PermissionDenied", 8: "ResourceExhausted", 9: "FailedPrecondition",
+	10: "Aborted", 11: "OutOfRange", 12: "Unimplemented", 13: "Internal", 14: "Unavailable",
+	15: "DataLoss", 16: "Unauthenticated",
+}
+
+// grpcError is a status a server answered with.
+type grpcError struct {
+	code int
+	msg  string
+}
+
+func (e *grpcError) Error() string {
+	name, ok := codeNames[e.code]
+	if !ok {
+		name = "code " + strconv.Itoa(e.code)
+	}
+	if e.msg == "" {
+		return "grpc status " + name
+	}
+	return "grpc status " + name + ": " + e.msg
+}
+
+// grpcCode is err's gRPC status code: codeOK for nil, codeUnknown for
+// errors that are not a status.
+func grpcCode(err error) int {
+	if err == nil {
+		return codeOK
+	}
+	if s, ok := errors.AsType[*grpcError](err); ok {
+		return s.code
+	}
+	return codeUnknown
+}
+
+// grpcClient makes gRPC calls over HTTP/2, with prior knowledge over
+// plaintext (h2c) or negotiated by TLS ALPN, using net/http's own HTTP/2.
+//
+// A full gRPC library would cost the binary 7 MB and every start 3 ms of
+// package initialisation, for the two calls a probe makes: a unary call
+// and a server stream of small messages. Its tests run against grpc-go's
+// own servers, and against the real Collector in e2e/.
+//
+// Each call opens its own connection and closes it when done, so the
+// probe's backoff alone decides when the next connection is tried: a kept
+// connection would reconnect on gRPC's own backoff (up to 120 s) and
+// notice a server that came up late.
+type grpcClient struct {
+	addr, port string
+	base       string // scheme://host:port
+	client     *http.Client
+}
+
+func newGRPCClient(addr string, secure bool, t TLS) (*grpcClient, error) {
+	_, port, err := splitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{
+		Proxy:              nil,
+		DialContext:        (&net.Dialer{}).DialContext,
+		DisableKeepAlives:  true,
+		DisableCompression: true,
+		Protocols:          new(http.Protocols),
+	}
+	scheme := "http"
+	if secure {
+		scheme = "https"
+		if tr.TLSClientConfig, err = t.Config(); err != nil {
+			return nil, err
+		}
+		tr.Protocols.SetHTTP2(true)
+	} else {
+		tr.Protocols.SetUnencryptedHTTP2(true)
+	}
+	return &grpcClient{addr: addr, port: port, base: scheme + "://" + addr, client: &http.Client{Transport: tr}}, nil
+}
+
+// maxMessage bounds a message a probe accepts: health statuses and export
+// responses are a few bytes.
+const maxMessage = 64 << 10
+
+// grpcStream is one call's response.
+type grpcStream struct {
+	resp *http.Response
+	body *bufio.Reader
+}
+
+// call starts a call of method with one request message and headers md,
+// unary or server-streaming, and returns the response stream; a status the server answered with at
+// once is returned as a *grpcError.
+func (g *grpcClient) call(ctx context.Context, method string, msg []byte, md http.Header, unary bool) (*grpcStream, error) {
+	body := make([]byte, 5, 5+len(msg))
+	binary.BigEndian.PutUint32(body[1:], uint32(len(msg)))
+	body = append(body, msg...)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.base+method, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range md {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Content-Type", "application/grpc")
+	req.Header.Set("Te", "trailers")
+	req.Header.Set("User-Agent", "otelwait")
+	if d, ok := ctx.Deadline(); ok && unary {
+		// A stream is ended by the client: a server ending it first would
+		// hide the last status it sent.
+		req.Header.Set("Grpc-Timeout", strconv.FormatInt(max(time.Until(d).Milliseconds(), 1), 10)+"m")
+	}
+	resp, err := g.client.Do(req)
+	if err != nil {
+		if uerr, ok := errors.AsType[*url.Error](err); ok {
+			err = uerr.Err
+		}
+		return nil, err
+	}
+	if st := resp.Header.Get("Grpc-Status"); st != "" { // trailers only
+		_ = resp.Body.Close()
+		return nil, statusOf(st, resp.Header.Get("Grpc-Message"))
+	}
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "application/grpc") {
+		excerpt := oneLine(readSome(resp.Body))
+		return nil, &notGRPCError{status: resp.StatusCode, contentType: ct, body: excerpt}
+	}
+	return &grpcStream{resp: resp, body: bufio.NewReader(resp.Body)}, nil
+}
+
+// unary makes a call that answers one message.
+func (g *grpcClient) unary(ctx context.Context, method string, msg []byte, md http.Header) ([]byte, error) {
+	s, err := g.call(ctx, method, msg, md, true)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	resp, err := s.recv()
+	if errors.Is(err, io.EOF) {
+		return nil, &grpcError{code: codeInternal, msg: "no response message"}
+	}
+	return resp, err
+}
+
+// recv returns the next message; at the end of the stream it returns the
+// status the server ended it with, or io.EOF for OK.
+func (s *grpcStream) recv() ([]byte, error) {
+	var hdr [5]byte
+	if _, err := io.ReadFull(s.body, hdr[:]); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, s.trailerStatus()
+		}
+		return nil, err
+	}
+	if hdr[0] != 0 {
+		return nil, &grpcError{code: codeInternal, msg: "compressed message"}
+	}
+	n := binary.BigEndian.Uint32(hdr[1:])
+	if n > maxMessage {
+		return nil, &grpcError{code: codeInternal, msg: fmt.Sprintf("message of %d bytes", n)}
+	}
+	msg := make([]byte, n)
+	if _, err := io.ReadFull(s.body, msg); err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+func (s *grpcStream) trailerStatus() error {
+	st := s.resp.Trailer.Get("Grpc-Status")
+	if st == "" {
+		return &grpcError{code: codeInternal, msg: "stream ended without a status"}
+	}
+	if err := statusOf(st, s.resp.Trailer.Get("Grpc-Message")); err != nil {
+		return err
+	}
+	return io.EOF
+}
+
+func (s *grpcStream) close() { _ = s.resp.Body.Close() }
+
+// statusOf parses a grpc-status and its percent-encoded grpc-message.
+func statusOf(code, msg string) error {
+	c, err := strconv.Atoi(code)
+	if err != nil {
+		return &grpcError{code: codeUnknown, msg: "malformed grpc-status " + strconv.Quote(code)}
+	}
+	if c == codeOK {
+		return nil
+	}
+	if m, err := url.PathUnescape(msg); err == nil {
+		msg = m
+	}
+	return &grpcError{code: c, msg: msg}
+}
+
+// notGRPCError is an HTTP answer that isn't gRPC's.
+type notGRPCError struct {
+	status      int
+	contentType string
+	body        string
+}
+
+func (e *notGRPCError) Error() string {
+	s := fmt.Sprintf("not a gRPC answer: HTTP %d, content-type %q", e.status, e.contentType)
+	if e.body != "" {
+		s += ": " + e.body
+	}
+	return s
+}
+
+// transportHint explains an error that isn't a gRPC status: the port may
+// speak HTTP/1 rather than gRPC, or listen on the other loopback family.
+func (g *grpcClient) transportHint(ctx context.Context, err error) error {
+	msg := err.Error()
+	known := ""
+	if k := wellKnown(g.port); k != "" {
+		known = " (" + k + ")"
+	}
+	_, notGRPC := errors.AsType[*notGRPCError](err)
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return refusedHint(ctx, g.addr, err)
+	case notGRPC || strings.Contains(msg, "HTTP/1.1 header") || strings.Contains(msg, "ALPN"):
+		return &HintError{
+			Err:    err,
+			Hint:   "the server does not speak gRPC (HTTP/2)" + known + ": use --http or --otlp http://" + g.addr,
+			Config: true,
+		}
+	case ctx.Err() == nil && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(msg, "could not be established")):
+		// Accepted, then closed: an HTTP/1 server does that to HTTP/2's
+		// preface, but so might a gRPC server that is going down.
+		return &HintError{
+			Err:  err,
+			Hint: "the connection was closed without an answer: if the port serves HTTP/1" + known + ", use --http or --otlp http://" + g.addr,
+		}
 	}
 	return err
-}
-
-// dialGRPC makes a client for one attempt; the caller closes it. Dialling
-// per attempt, rather than keeping one connection across attempts, means the
-// probe's own backoff alone decides when the next connection is tried: a
-// kept connection would reconnect on gRPC's own backoff (up to 120 s) and
-// notice a server that came up late.
-func dialGRPC(addr string, creds credentials.TransportCredentials) (*grpc.ClientConn, error) {
-	return grpc.NewClient("passthrough:///"+addr,
-		grpc.WithTransportCredentials(creds),
-		grpc.WithUserAgent("otelwait"),
-	)
-}
-
-// tlsCreds returns TLS transport credentials, or plaintext ones for cfg nil.
-func tlsCreds(cfg *tls.Config) credentials.TransportCredentials {
-	if cfg == nil {
-		return insecure.NewCredentials()
-	}
-	return credentials.NewTLS(cfg)
 }

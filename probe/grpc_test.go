@@ -2,18 +2,20 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/status"
 )
 
 // serveGRPC starts a real gRPC server on loopback with register's services
@@ -110,7 +112,7 @@ func TestGRPCUnimplementedHint(t *testing.T) {
 	addr := serveGRPC(t, func(*grpc.Server) {})
 	c, _ := NewGRPC(addr, TLS{})
 	err := c.Check(t.Context())
-	if status.Code(err) != codes.Unimplemented || !IsConfig(err) || !strings.Contains(Hint(err), "--otlp grpc://"+addr) {
+	if grpcCode(err) != codeUnimplemented || !IsConfig(err) || !strings.Contains(Hint(err), "--otlp grpc://"+addr) {
 		t.Fatalf("have %v (hint %q), want Unimplemented with a hint to --otlp", err, Hint(err))
 	}
 	// Check is used from then on, and still explains.
@@ -151,7 +153,7 @@ func TestGRPCOnHTTPPortHint(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	err := c.Check(ctx)
-	if !strings.Contains(Hint(err), "HTTP/2") {
+	if !strings.Contains(Hint(err), "does not speak gRPC (HTTP/2)") {
 		t.Fatalf("have %v (hint %q), want a hint that the server doesn't speak HTTP/2", err, Hint(err))
 	}
 }
@@ -160,7 +162,68 @@ func TestGRPCRefused(t *testing.T) {
 	c, _ := NewGRPC(freeAddr(t, "tcp4", "127.0.0.1"), TLS{})
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
-	if err := c.Check(ctx); status.Code(err) != codes.Unavailable {
-		t.Fatalf("have %v, want Unavailable at once", err)
+	if err := c.Check(ctx); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("have %v, want connection refused at once", err)
+	}
+}
+
+// countingListener counts the connections that are open on the server side.
+type countingListener struct {
+	net.Listener
+	open atomic.Int32
+}
+
+type countedConn struct {
+	net.Conn
+	l    *countingListener
+	once sync.Once
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.open.Add(1)
+	return &countedConn{Conn: c, l: l}, nil
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() { c.l.open.Add(-1) })
+	return c.Conn.Close()
+}
+
+// Every attempt closes the connection it opened, after Check and after a
+// Watch cut short by the attempt's deadline alike.
+func TestGRPCClosesConnections(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &countingListener{Listener: ln}
+	h := health.NewServer()
+	h.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	s := grpc.NewServer()
+	healthpb.RegisterHealthServer(s, h)
+	go func() { _ = s.Serve(cl) }()
+	defer s.Stop()
+	c, _ := NewGRPC(ln.Addr().String(), TLS{})
+	for range 5 {
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		if err := c.Check(ctx); err == nil {
+			t.Fatal("ready while NOT_SERVING")
+		}
+		cancel()
+	}
+	h.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	if err := c.Check(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for cl.open.Load() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := cl.open.Load(); n != 0 {
+		t.Errorf("%d connections still open after the checks", n)
 	}
 }

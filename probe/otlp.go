@@ -2,19 +2,11 @@ package probe
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // Signals are the OTLP signals, each exported with its own request.
@@ -35,9 +27,7 @@ type OTLP struct {
 	signal  string
 
 	// OTLP/gRPC
-	addr, port string
-	creds      credentials.TransportCredentials
-	md         metadata.MD
+	conn *grpcClient
 
 	// OTLP/HTTP
 	url    *url.URL
@@ -121,18 +111,9 @@ func newOTLP(display, protocol, endpoint, signal string, opt OTLPOptions) (*OTLP
 		if !isSignal(signal) {
 			return nil, fmt.Errorf("otlp target %q: unknown signal %q", redactURL(u), signal)
 		}
-		c.addr, c.port = net.JoinHostPort(u.Hostname(), port), port
-		c.md = metadata.MD{}
-		for k, vs := range header {
-			c.md.Append(k, vs...)
+		if c.conn, err = newGRPCClient(net.JoinHostPort(u.Hostname(), port), u.Scheme == "https", opt.TLS); err != nil {
+			return nil, fmt.Errorf("otlp target %q: %w", redactURL(u), err)
 		}
-		var cfg *tls.Config
-		if u.Scheme == "https" {
-			if cfg, err = opt.TLS.Config(); err != nil {
-				return nil, fmt.Errorf("otlp target %q: %w", redactURL(u), err)
-			}
-		}
-		c.creds = tlsCreds(cfg)
 		if c.display == "" {
 			c.display = map[string]string{"http": "grpc", "https": "grpcs"}[u.Scheme] + "://" + u.Host + "/" + signal
 		}
@@ -174,7 +155,7 @@ func (c *OTLP) String() string { return c.display }
 
 // Proto is "otlp/grpc" or "otlp/http".
 func (c *OTLP) Proto() string {
-	if c.url == nil {
+	if c.conn != nil {
 		return "otlp/grpc"
 	}
 	return "otlp/http"
@@ -182,7 +163,7 @@ func (c *OTLP) Proto() string {
 
 // Check sends one empty export.
 func (c *OTLP) Check(ctx context.Context) error {
-	if c.url == nil {
+	if c.conn != nil {
 		return c.checkGRPC(ctx)
 	}
 	return c.checkHTTP(ctx)
@@ -195,32 +176,22 @@ func exportMethod(signal string) string {
 }
 
 func (c *OTLP) checkGRPC(ctx context.Context) error {
-	conn, err := dialGRPC(c.addr, c.creds)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = conn.Close() }()
-	if len(c.md) > 0 {
-		ctx = metadata.NewOutgoingContext(ctx, c.md)
-	}
-	// An empty message encodes to zero bytes, exactly as an empty
-	// Export*ServiceRequest does; the response's fields are ignored.
-	err = conn.Invoke(ctx, exportMethod(c.signal), &emptypb.Empty{}, &emptypb.Empty{}, grpc.WaitForReady(false))
-	switch status.Code(err) {
-	case codes.OK:
+	// An empty Export*ServiceRequest encodes to zero bytes; the response's
+	// fields (a partial success) are ignored.
+	_, err := c.conn.unary(ctx, exportMethod(c.signal), nil, c.header)
+	switch grpcCode(err) {
+	case codeOK:
 		return nil
-	case codes.Unimplemented:
+	case codeUnimplemented:
 		return &HintError{
 			Err:    fmt.Errorf("otlp %s export not implemented by the server: %w", c.signal, err),
 			Hint:   fmt.Sprintf("the Collector has no %s pipeline with an otlp receiver on this port, or this isn't an OTLP/gRPC port", c.signal),
 			Config: true,
 		}
-	case codes.Unauthenticated, codes.PermissionDenied:
+	case codeUnauthenticated, codePermissionDenied:
 		return &HintError{Err: err, Hint: "the receiver rejects the credentials: check the headers (OTEL_EXPORTER_OTLP_HEADERS or --header)", Config: true}
-	case codes.Unavailable:
-		return grpcTransportHint(ctx, c.addr, c.port, err)
 	}
-	return err
+	return c.conn.transportHint(ctx, err)
 }
 
 func (c *OTLP) checkHTTP(ctx context.Context) error {

@@ -170,7 +170,7 @@ func FuzzOTLP(f *testing.F) {
 			return // String() is redacted and has the default path: not a round trip
 		}
 		c2, err := NewOTLP(c.String(), OTLPOptions{})
-		if err != nil || c2.addr != c.addr || c2.signal != c.signal {
+		if err != nil || c2.conn.base != c.conn.base || c2.signal != c.signal {
 			t.Fatalf("%q: round trip gave %+v, %v", s, c2, err)
 		}
 	})

@@ -193,7 +193,7 @@ func FuzzGRPC(f *testing.F) {
 			return
 		}
 		c2, err := NewGRPC(c.String(), TLS{})
-		if err != nil || c2.addr != c.addr || c2.service != c.service {
+		if err != nil || c2.conn.base != c.conn.base || c2.service != c.service {
 			t.Fatalf("%q: round trip gave %+v, %v", s, c2, err)
 		}
 	})
