@@ -18,7 +18,7 @@ COPY . .
 ARG TARGETOS TARGETARCH VERSION=dev
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -tags grpcnotrace -ldflags "-s -w -X main.version=${VERSION}" -o /out/otelwait .
+    go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/otelwait .
 
 FROM scratch
 # CA certificates, so that https and grpcs targets are verified.

@@ -8,7 +8,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 .PHONY: build test unit lint cross fuzz clean
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -tags grpcnotrace -ldflags '$(LDFLAGS)' -o otelwait .
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o otelwait .
 
 test: lint unit cross
 
@@ -22,8 +22,8 @@ unit:
 
 # Static cross-builds for the image's platforms.
 cross:
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -tags grpcnotrace -ldflags '$(LDFLAGS)' -o dist/otelwait-linux-amd64 .
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags grpcnotrace -ldflags '$(LDFLAGS)' -o dist/otelwait-linux-arm64 .
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/otelwait-linux-amd64 .
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/otelwait-linux-arm64 .
 
 # A short run of every fuzz target (the seeds alone run with `make unit`).
 fuzz:

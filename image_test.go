@@ -19,8 +19,7 @@ func buildStatic(t *testing.T, version string) string {
 		t.Skip("builds the binary")
 	}
 	bin := filepath.Join(t.TempDir(), "otelwait")
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "grpcnotrace",
-		"-ldflags", "-s -w -X main.version="+version, "-o", bin, ".")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version="+version, "-o", bin, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
