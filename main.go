@@ -369,6 +369,8 @@ func newLogger(w io.Writer, level, format string) zerolog.Logger {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
 	}
 	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
+	// UTC: the same in every container, and no time zone file to load.
+	zerolog.TimestampFunc = func() time.Time { return time.Now().UTC() }
 	zerolog.DurationFieldFormat = zerolog.DurationFormatString
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil {
