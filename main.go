@@ -76,7 +76,8 @@ type cli struct {
 	FailOpen       bool          `name:"fail-open" env:"OTELWAIT_FAIL_OPEN" group:"Waiting" help:"On timeout, warn and start COMMAND anyway (exit 0 without one)."`
 	Check          bool          `name:"check" env:"OTELWAIT_CHECK" group:"Waiting" help:"Try each target once and exit 0 if all are ready, 1 if not (for HEALTHCHECK); takes no COMMAND."`
 
-	Explain bool `name:"explain" env:"OTELWAIT_EXPLAIN" help:"Print what otelwait would wait for, and where each setting came from, then exit 0."`
+	Install string `name:"install" placeholder:"PATH" type:"path" help:"Copy this binary to PATH (into it, if a directory) and exit: for an initContainer that shares otelwait with the app through an emptyDir."`
+	Explain bool   `name:"explain" env:"OTELWAIT_EXPLAIN" help:"Print what otelwait would wait for, and where each setting came from, then exit 0."`
 
 	LogLevel  string           `name:"log-level" default:"info" enum:"debug,info,warn,error" env:"OTELWAIT_LOG_LEVEL" help:"debug, info, warn or error."`
 	LogFormat string           `name:"log-format" default:"auto" enum:"auto,console,json" env:"OTELWAIT_LOG_FORMAT" help:"auto (console on a terminal, JSON otherwise), console or json."`
@@ -95,6 +96,12 @@ type cli struct {
 func (c *cli) Validate() error {
 	if len(c.Command) > 0 && c.Command[0] == "--" {
 		c.Command = c.Command[1:]
+	}
+	if c.Install != "" {
+		if len(c.Command) > 0 || len(c.TCP)+len(c.GRPC)+len(c.HTTP)+len(c.OTLP) > 0 {
+			return errors.New("--install takes no targets and no command")
+		}
+		return nil
 	}
 	if c.Timeout < 0 || c.AttemptTimeout <= 0 || c.Interval <= 0 || c.MaxInterval <= 0 {
 		return errors.New("--timeout can't be negative; --attempt-timeout, --interval and --max-interval must be positive")
@@ -193,6 +200,15 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	}
 	if _, err := parser.Parse(args); err != nil {
 		return usage(stderr, err)
+	}
+	if c.Install != "" {
+		path, err := exec.InstallSelf(c.Install)
+		if err != nil {
+			fmt.Fprintf(stderr, "otelwait: %v\n", err)
+			return exitUsage
+		}
+		fmt.Fprintf(stderr, "otelwait: installed %s\n", path)
+		return exitOK
 	}
 	if c.Explain {
 		explain(stdout, &c)

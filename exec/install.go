@@ -1,0 +1,46 @@
+package exec
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// InstallSelf copies the running binary to dst, or into dst if it is a
+// directory, as an executable file, and returns the path written. The copy
+// is written beside its destination and renamed into place, so a
+// container that starts from it never sees half a binary. It serves the
+// initContainer that puts otelwait into a volume shared with an app image
+// that doesn't contain it: otelwait's own image has nothing else to copy
+// with.
+func InstallSelf(dst string) (string, error) {
+	if fi, err := os.Stat(dst); err == nil && fi.IsDir() {
+		dst = filepath.Join(dst, "otelwait")
+	}
+	src, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return "", fmt.Errorf("install: %w", err)
+	}
+	defer func() { _ = src.Close() }()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".otelwait-*")
+	if err != nil {
+		return "", fmt.Errorf("install: %w", err)
+	}
+	defer func() { _ = os.Remove(tmp.Name()) }() // after a successful rename, a no-op
+	if _, err := io.Copy(tmp, src); err != nil {
+		_ = tmp.Close()
+		return "", fmt.Errorf("install %q: %w", dst, err)
+	}
+	if err := tmp.Chmod(0o755); err != nil {
+		_ = tmp.Close()
+		return "", fmt.Errorf("install %q: %w", dst, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return "", fmt.Errorf("install %q: %w", dst, err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return "", fmt.Errorf("install %q: %w", dst, err)
+	}
+	return dst, nil
+}
