@@ -200,7 +200,7 @@ func healthStatus(b []byte) uint64 {
 			return 0
 		}
 		b = b[n:]
-		if tag == 1<<3|0 {
+		if tag == 1<<3 { // field 1, varint
 			status = v
 		}
 	}
