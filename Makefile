@@ -27,7 +27,7 @@ cross:
 
 # A short run of every fuzz target (the seeds alone run with `make unit`).
 fuzz:
-	for f in FuzzTCP FuzzGRPC FuzzHTTP FuzzOTLP FuzzStatusSet FuzzBackoff; do \
+	for f in FuzzTCP FuzzGRPC FuzzHTTP FuzzOTLP FuzzStatusSet FuzzBackoff FuzzHealthStatus; do \
 		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 15s ./probe || exit 1; done
 
 clean:

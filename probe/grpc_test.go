@@ -227,3 +227,42 @@ func TestGRPCClosesConnections(t *testing.T) {
 		t.Errorf("%d connections still open after the checks", n)
 	}
 }
+
+func TestHealthMessages(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		msg  []byte
+		want uint64
+	}{
+		{"empty", nil, 0},
+		{"serving", []byte{0x08, 0x01}, serving},
+		{"not serving", []byte{0x08, 0x02}, 2},
+		{"unknown field first", []byte{0x12, 0x02, 'h', 'i', 0x08, 0x01}, serving},
+		{"truncated", []byte{0x08}, 0},
+		{"bad length", []byte{0x12, 0x7f}, 0},
+	} {
+		if have := healthStatus(tt.msg); have != tt.want {
+			t.Errorf("%s: have %d, want %d", tt.name, have, tt.want)
+		}
+	}
+	if have := healthRequest("traces/http"); string(have) != "\x0a\x0btraces/http" {
+		t.Errorf("healthRequest: have %q", have)
+	}
+	if have := healthRequest(""); len(have) != 0 {
+		t.Errorf("healthRequest(\"\"): have %q, want an empty message", have)
+	}
+}
+
+// healthStatus reads bytes from the network: it must never panic, and a
+// status field it finds at the end is the one it returns.
+func FuzzHealthStatus(f *testing.F) {
+	f.Add([]byte{0x08, 0x01})
+	f.Add([]byte{0x12, 0x02, 'h', 'i', 0x08, 0x02})
+	f.Add([]byte{0x0d, 1, 2, 3, 4, 0x09, 1, 2, 3, 4, 5, 6, 7, 8})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s := healthStatus(b)
+		if s2 := healthStatus(append(append([]byte{}, b...), 0x08, 0x01)); s2 != serving && s != 0 {
+			t.Fatalf("%x: a trailing SERVING was not read (have %d)", b, s2)
+		}
+	})
+}
