@@ -1,16 +1,21 @@
-# otelwait. `make build` builds the static binary; `make test` runs every
+# otelwait. `make demo` shows the problem and the fix against a real
+# Collector; `make build` builds the static binary; `make test` runs every
 # check CI runs.
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build test unit lint cross fuzz clean
+.PHONY: demo build test unit lint cross e2e fuzz clean
+
+# The first run builds a Collector from source: minutes on two cores.
+demo:
+	cd e2e && $(GO) run ./cmd/demo
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o otelwait .
 
-test: lint unit cross
+test: lint unit cross e2e
 
 lint:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo 'gofmt: files above need formatting'; exit 1; }
@@ -19,6 +24,10 @@ lint:
 
 unit:
 	$(GO) test -race -count=1 ./...
+
+# A real Collector and the OpenTelemetry SDK against otelwait (module e2e/).
+e2e:
+	cd e2e && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # Static cross-builds for the image's platforms.
 cross:
