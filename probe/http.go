@@ -26,12 +26,9 @@ const maxRedirects = 5
 // HTTP is ready when a GET of its URL answers with an accepted status: any
 // 2xx unless told otherwise, and never 503.
 type HTTP struct {
-	url     *url.URL
 	display string
-	header  http.Header
-	host    string // a Host header given by the user
+	ep      *httpEndpoint
 	accept  StatusSet
-	client  *http.Client
 }
 
 // HTTPOptions are the settings shared by every --http target.
@@ -47,11 +44,7 @@ func NewHTTP(raw string, opt HTTPOptions) (*HTTP, error) {
 	if err != nil {
 		return nil, err
 	}
-	header, host, err := ParseHeaders(opt.Header)
-	if err != nil {
-		return nil, err
-	}
-	client, err := newHTTPClient(u, opt.TLS)
+	ep, err := newHTTPEndpoint(u, opt.Header, opt.TLS)
 	if err != nil {
 		return nil, fmt.Errorf("http target %q: %w", redactURL(u), err)
 	}
@@ -59,7 +52,51 @@ func NewHTTP(raw string, opt HTTPOptions) (*HTTP, error) {
 	if accept == nil {
 		accept = StatusSet{{200, 299}}
 	}
-	return &HTTP{url: u, display: redactURL(u), header: header, host: host, accept: accept, client: client}, nil
+	return &HTTP{display: redactURL(u), ep: ep, accept: accept}, nil
+}
+
+// httpEndpoint is a URL with the client and headers every attempt on it
+// uses, built once.
+type httpEndpoint struct {
+	url    *url.URL
+	header http.Header
+	host   string // a Host header given by the user
+	client *http.Client
+}
+
+func newHTTPEndpoint(u *url.URL, header []string, t TLS) (*httpEndpoint, error) {
+	h, host, err := ParseHeaders(header)
+	if err != nil {
+		return nil, err
+	}
+	client, err := newHTTPClient(u, t)
+	if err != nil {
+		return nil, err
+	}
+	return &httpEndpoint{url: u, header: h, host: host, client: client}, nil
+}
+
+// do sends one request without a body, with Content-Type contentType if
+// set, and returns the status and the start of the body; an error means no
+// answer, with a hint where one helps.
+func (e *httpEndpoint) do(ctx context.Context, method, contentType string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, e.url.String(), http.NoBody)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header = e.header.Clone()
+	if e.host != "" {
+		req.Host = e.host
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("User-Agent", "otelwait")
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return 0, nil, httpTransportHint(ctx, req.URL, stripURL(err))
+	}
+	return resp.StatusCode, readSome(resp.Body), nil
 }
 
 // parseHTTPURL checks an absolute http or https URL with a host and, if
@@ -172,24 +209,11 @@ func (c *HTTP) Proto() string { return "http" }
 
 // Check sends one GET.
 func (c *HTTP) Check(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url.String(), nil)
-	if err != nil {
+	code, body, err := c.ep.do(ctx, http.MethodGet, "")
+	if err != nil || c.accept.Contains(code) {
 		return err
 	}
-	req.Header = c.header.Clone()
-	if c.host != "" {
-		req.Host = c.host
-	}
-	req.Header.Set("User-Agent", "otelwait")
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return httpTransportHint(ctx, req.URL, stripURL(err))
-	}
-	body := readSome(resp.Body)
-	if c.accept.Contains(resp.StatusCode) {
-		return nil
-	}
-	return statusHint(resp.StatusCode, body)
+	return statusHint(code, body)
 }
 
 // stripURL unwraps the *url.Error of a request, which quotes the URL

@@ -28,12 +28,10 @@ type OTLP struct {
 
 	// OTLP/gRPC
 	conn *grpcClient
+	md   http.Header // sent as metadata
 
 	// OTLP/HTTP
-	url    *url.URL
-	header http.Header
-	host   string
-	client *http.Client
+	ep *httpEndpoint
 }
 
 // OTLPOptions are the settings of an OTLP target besides its address.
@@ -98,11 +96,7 @@ func newOTLP(display, protocol, endpoint, signal string, opt OTLPOptions) (*OTLP
 	if err != nil {
 		return nil, fmt.Errorf("otlp target: %w", err)
 	}
-	header, host, err := ParseHeaders(opt.Header)
-	if err != nil {
-		return nil, err
-	}
-	c := &OTLP{display: display, signal: signal, header: header, host: host}
+	c := &OTLP{display: display, signal: signal}
 	switch protocol {
 	case "grpc":
 		if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
@@ -110,6 +104,9 @@ func newOTLP(display, protocol, endpoint, signal string, opt OTLPOptions) (*OTLP
 		}
 		if !isSignal(signal) {
 			return nil, fmt.Errorf("otlp target %q: unknown signal %q", redactURL(u), signal)
+		}
+		if c.md, _, err = ParseHeaders(opt.Header); err != nil {
+			return nil, err
 		}
 		if c.conn, err = newGRPCClient(net.JoinHostPort(u.Hostname(), port), u.Scheme == "https", opt.TLS); err != nil {
 			return nil, fmt.Errorf("otlp target %q: %w", redactURL(u), err)
@@ -121,10 +118,9 @@ func newOTLP(display, protocol, endpoint, signal string, opt OTLPOptions) (*OTLP
 		if c.signal == "" {
 			c.signal = signalOfPath(u.Path)
 		}
-		if c.client, err = newHTTPClient(u, opt.TLS); err != nil {
+		if c.ep, err = newHTTPEndpoint(u, opt.Header, opt.TLS); err != nil {
 			return nil, fmt.Errorf("otlp target %q: %w", redactURL(u), err)
 		}
-		c.url = u
 		c.display = redactURL(u)
 	default:
 		return nil, fmt.Errorf("otlp protocol %q: want grpc or http/protobuf", protocol)
@@ -178,7 +174,7 @@ func exportMethod(signal string) string {
 func (c *OTLP) checkGRPC(ctx context.Context) error {
 	// An empty Export*ServiceRequest encodes to zero bytes; the response's
 	// fields (a partial success) are ignored.
-	_, err := c.conn.unary(ctx, exportMethod(c.signal), nil, c.header)
+	_, err := c.conn.unary(ctx, exportMethod(c.signal), nil, c.md)
 	switch grpcCode(err) {
 	case codeOK:
 		return nil
@@ -195,24 +191,9 @@ func (c *OTLP) checkGRPC(ctx context.Context) error {
 }
 
 func (c *OTLP) checkHTTP(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url.String(), http.NoBody)
-	if err != nil {
+	code, body, err := c.ep.do(ctx, http.MethodPost, "application/x-protobuf")
+	if err != nil || code >= 200 && code < 300 {
 		return err
-	}
-	req.Header = c.header.Clone()
-	if c.host != "" {
-		req.Host = c.host
-	}
-	req.Header.Set("Content-Type", "application/x-protobuf")
-	req.Header.Set("User-Agent", "otelwait")
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return httpTransportHint(ctx, req.URL, stripURL(err))
-	}
-	body := readSome(resp.Body)
-	code := resp.StatusCode
-	if code >= 200 && code < 300 {
-		return nil
 	}
 	err = statusHint(code, body)
 	switch code {
@@ -225,7 +206,7 @@ func (c *OTLP) checkHTTP(ctx context.Context) error {
 	case http.StatusUnauthorized, http.StatusForbidden:
 		return &HintError{Err: err, Hint: "the receiver rejects the credentials: check the headers (OTEL_EXPORTER_OTLP_HEADERS or --header)", Config: true}
 	case http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType:
-		return &HintError{Err: err, Hint: "this is not an OTLP/HTTP receiver" + portHint(urlPort(c.url)), Config: true}
+		return &HintError{Err: err, Hint: "this is not an OTLP/HTTP receiver" + portHint(urlPort(c.ep.url)), Config: true}
 	}
 	return err
 }

@@ -208,8 +208,8 @@ func FuzzHTTP(f *testing.F) {
 		if err != nil {
 			return
 		}
-		c2, err := NewHTTP(c.url.String(), HTTPOptions{})
-		if err != nil || c2.url.String() != c.url.String() {
+		c2, err := NewHTTP(c.ep.url.String(), HTTPOptions{})
+		if err != nil || c2.ep.url.String() != c.ep.url.String() {
 			t.Fatalf("%q: round trip gave %v, %v", s, c2, err)
 		}
 	})
