@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -392,7 +393,21 @@ func newLogger(w io.Writer, level, format string) zerolog.Logger {
 	if err != nil {
 		lvl = zerolog.InfoLevel
 	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Str("logger", "otelwait").Logger()
+	log := zerolog.New(w).Level(lvl).With().Timestamp().Str("logger", "otelwait").Logger()
+	// net/http reports oddities of a server through the standard logger
+	// (an HTTP/2 server answering an HTTP/1 probe, say): keep them in the
+	// log's format, at debug level, since the probe's error already says it.
+	stdlog.SetFlags(0)
+	stdlog.SetOutput(debugWriter{log})
+	return log
+}
+
+// debugWriter logs each write at debug level.
+type debugWriter struct{ log zerolog.Logger }
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	w.log.Debug().Str("source", "go").Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 func names(cs []probe.Checker) []string {

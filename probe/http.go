@@ -268,7 +268,13 @@ func httpTransportHint(ctx context.Context, u *url.URL, err error) error {
 		return refusedHint(ctx, net.JoinHostPort(u.Hostname(), port), err)
 	}
 	msg := err.Error()
-	if strings.Contains(msg, "malformed HTTP response") || strings.Contains(msg, "HTTP/1.x transport connection broken") {
+	if strings.Contains(msg, "readLoopPeekFailLocked") {
+		// An HTTP/2 server (gRPC) sends its settings as soon as a
+		// connection opens: net/http sees bytes before any request.
+		err = errors.New("the server sent data before any request, as HTTP/2 servers do")
+	}
+	if err != nil && (strings.Contains(msg, "readLoopPeekFailLocked") || strings.Contains(msg, "malformed HTTP response") ||
+		strings.Contains(msg, "HTTP/1.x transport connection broken")) {
 		hint := "the server does not answer HTTP/1"
 		if k := wellKnown(port); k != "" {
 			hint += "; " + k

@@ -1,7 +1,9 @@
 // Command otelcol-e2e is a real OpenTelemetry Collector built from upstream modules for the
 // otelwait end-to-end tests: the OTLP receiver (gRPC and HTTP), the health_check extension
 // (with a test-only ready_delay, see internal/readyhold), healthcheckv2 with its gRPC
-// health server, and the "count" exporter that records the seq attribute of each span.
+// health server, the "count" exporter that records the seq attribute of each span, and the
+// batch processor and debug exporter that the configurations in ../examples use (so that
+// `otelcol-e2e validate --config=FILE` checks them, see examples_test.go).
 //
 //	otelcol-e2e --config FILE
 package main
@@ -17,8 +19,11 @@ import (
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/debugexporter"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/otelcol"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/batchprocessor"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
@@ -57,7 +62,13 @@ func factories() (otelcol.Factories, error) {
 	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
 		return f, err
 	}
-	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](countexporter.NewFactory()); err != nil {
+	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory()); err != nil {
+		return f, err
+	}
+	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
+		countexporter.NewFactory(),
+		debugexporter.NewFactory(),
+	); err != nil {
 		return f, err
 	}
 	if f.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](
