@@ -440,23 +440,46 @@ func (g *grpcClient) transportHint(ctx context.Context, err error) error {
 		known = " (" + k + ")"
 	}
 	_, notGRPC := errors.AsType[*notGRPCError](err)
+	closed := errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(msg, "could not be established")
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return refusedHint(ctx, g.addr, err)
-	case notGRPC || strings.Contains(msg, "HTTP/1.1 header") || strings.Contains(msg, "ALPN"):
+	case notGRPC || strings.Contains(msg, "HTTP/1.1 header") || strings.Contains(msg, "ALPN") ||
+		closed && ctx.Err() == nil && g.speaksHTTP1(ctx):
 		return &HintError{
 			Err:    err,
 			Hint:   "the server does not speak gRPC (HTTP/2)" + known + ": use --http or --otlp http://" + g.addr,
 			Config: true,
 		}
-	case ctx.Err() == nil && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(msg, "could not be established")):
-		// Accepted, then closed: an HTTP/1 server does that to HTTP/2's
-		// preface, but so might a gRPC server that is going down.
+	case closed && ctx.Err() == nil:
 		return &HintError{
 			Err:  err,
 			Hint: "the connection was closed without an answer: if the port serves HTTP/1" + known + ", use --http or --otlp http://" + g.addr,
 		}
 	}
 	return err
+}
+
+// speaksHTTP1 tells whether the server answers an HTTP/1.1 request: an
+// HTTP/1 server closes a connection that opens with HTTP/2's preface, or
+// answers it, depending on timing. Asked only to explain such a closed
+// connection.
+func (g *grpcClient) speaksHTTP1(ctx context.Context) bool {
+	tr := &http.Transport{Proxy: nil, DisableKeepAlives: true, Protocols: new(http.Protocols)}
+	tr.Protocols.SetHTTP1(true)
+	if t, ok := g.client.Transport.(*http.Transport); ok && t.TLSClientConfig != nil {
+		tr.TLSClientConfig = t.TLSClientConfig.Clone()
+		tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.base+"/", http.NoBody)
+	if err != nil {
+		return false
+	}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		return false
+	}
+	_ = readSome(resp.Body)
+	return true
 }
