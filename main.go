@@ -62,7 +62,7 @@ type cli struct {
 	OTLP []string `name:"otlp" placeholder:"URL" env:"OTELWAIT_OTLP" group:"Targets (repeatable; all must be ready)" help:"Ready when the OTLP receiver accepts an empty export: http[s]://HOST:PORT[/v1/SIGNAL] for OTLP/HTTP, grpc[s]://HOST:PORT[/SIGNAL] for OTLP/gRPC. With no targets at all, otelwait waits where the Java agent will export (see --explain)."`
 
 	HTTPStatus string   `name:"http-status" default:"200-299" placeholder:"CODES" env:"OTELWAIT_HTTP_STATUS" group:"HTTP and OTLP" help:"Statuses that mean ready for --http: codes and ranges, e.g. 200-299,301."`
-	Header     []string `name:"header" placeholder:"'NAME: VALUE'" sep:"none" env:"OTELWAIT_HEADER" group:"HTTP and OTLP" help:"Header sent with every --http and --otlp probe (gRPC metadata for OTLP/gRPC); repeatable (one per line in the environment variable)."`
+	Header     []string `name:"http-header" placeholder:"'NAME: VALUE'" sep:"none" env:"OTELWAIT_HTTP_HEADER" group:"HTTP and OTLP" help:"Header sent with every --http and --otlp probe (gRPC metadata for OTLP/gRPC); repeatable (one per line in the environment variable)."`
 
 	CAFile     string `name:"ca-file" placeholder:"FILE" type:"existingfile" env:"OTELWAIT_CA_FILE" group:"TLS (https, grpcs targets)" help:"PEM CA bundle that replaces the system roots."`
 	CertFile   string `name:"cert-file" placeholder:"FILE" type:"existingfile" env:"OTELWAIT_CERT_FILE" group:"TLS (https, grpcs targets)" help:"Client certificate (PEM), with --key-file."`

@@ -185,7 +185,7 @@ func (c *OTLP) checkGRPC(ctx context.Context) error {
 			Config: true,
 		}
 	case codeUnauthenticated, codePermissionDenied:
-		return &HintError{Err: err, Hint: "the receiver rejects the credentials: check the headers (OTEL_EXPORTER_OTLP_HEADERS or --header)", Config: true}
+		return &HintError{Err: err, Hint: "the receiver rejects the credentials: check the headers (OTEL_EXPORTER_OTLP_HEADERS or --http-header)", Config: true}
 	}
 	return c.conn.transportHint(ctx, err)
 }
@@ -204,7 +204,7 @@ func (c *OTLP) checkHTTP(ctx context.Context) error {
 		}
 		return &HintError{Err: err, Hint: "the Collector has no " + what + " with an otlp receiver on this port, or the path is wrong (the signal paths are /v1/traces, /v1/metrics, /v1/logs)", Config: true}
 	case http.StatusUnauthorized, http.StatusForbidden:
-		return &HintError{Err: err, Hint: "the receiver rejects the credentials: check the headers (OTEL_EXPORTER_OTLP_HEADERS or --header)", Config: true}
+		return &HintError{Err: err, Hint: "the receiver rejects the credentials: check the headers (OTEL_EXPORTER_OTLP_HEADERS or --http-header)", Config: true}
 	case http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType:
 		return &HintError{Err: err, Hint: "this is not an OTLP/HTTP receiver" + portHint(urlPort(c.ep.url)), Config: true}
 	}
