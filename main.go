@@ -86,6 +86,7 @@ type cli struct {
 
 	Command []string `arg:"" optional:"" passthrough:"partial" name:"command" help:"The command to exec once ready, with its arguments."`
 
+	args    []string // the arguments, as given
 	env     []string // the environment, as the command will get it
 	targets []probe.Checker
 	plan    *otelconf.Plan // with no targets given: where the Java agent will export
@@ -95,6 +96,12 @@ type cli struct {
 // other and parses every target, so bad input is a usage error before any
 // waiting starts.
 func (c *cli) Validate() error {
+	// kong hands over the command with invalid UTF-8 replaced; the
+	// command is the tail of the arguments, so take it from there, byte for
+	// byte.
+	if n := len(c.Command); n > 0 && n <= len(c.args) {
+		c.Command = c.args[len(c.args)-n:]
+	}
 	if len(c.Command) > 0 && c.Command[0] == "--" {
 		c.Command = c.Command[1:]
 	}
@@ -188,7 +195,7 @@ func unsetEmpty(env []string) {
 // run is otelwait; it returns the exit code, unless it execs the command
 // with env.
 func run(args, env []string, stdout, stderr io.Writer) int {
-	c := cli{env: env}
+	c := cli{env: env, args: args}
 	parser, err := kong.New(&c,
 		kong.Name("otelwait"),
 		kong.Description(description),
