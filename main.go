@@ -72,8 +72,8 @@ type cli struct {
 
 	Timeout        time.Duration `name:"timeout" default:"60s" env:"OTELWAIT_TIMEOUT" group:"Waiting" help:"Give up after this long (exit 124); 0 waits forever."`
 	AttemptTimeout time.Duration `name:"attempt-timeout" default:"2s" env:"OTELWAIT_ATTEMPT_TIMEOUT" group:"Waiting" help:"Bound on one attempt (never longer than --timeout)."`
-	Interval       time.Duration `name:"interval" default:"45ms" env:"OTELWAIT_INTERVAL" group:"Waiting" help:"Delay between attempts for the first 3s of the wait."`
-	MaxInterval    time.Duration `name:"max-interval" default:"400ms" env:"OTELWAIT_MAX_INTERVAL" group:"Waiting" help:"The delay then grows by half per attempt up to this."`
+	Interval       time.Duration `name:"interval" default:"${interval}" env:"OTELWAIT_INTERVAL" group:"Waiting" help:"Delay between attempts for the first ${hold} of the wait (plus up to ${jitter}% jitter)."`
+	MaxInterval    time.Duration `name:"max-interval" default:"${max_interval}" env:"OTELWAIT_MAX_INTERVAL" group:"Waiting" help:"The delay then grows by half per attempt up to this (plus up to ${jitter}% jitter)."`
 	FailOpen       bool          `name:"fail-open" env:"OTELWAIT_FAIL_OPEN" group:"Waiting" help:"On timeout, warn and start COMMAND anyway (exit 0 without one)."`
 	Check          bool          `name:"check" env:"OTELWAIT_CHECK" group:"Waiting" help:"Try each target once and exit 0 if all are ready, 1 if not (for HEALTHCHECK); takes no COMMAND."`
 
@@ -200,7 +200,13 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 		kong.Name("otelwait"),
 		kong.Description(description),
 		kong.Writers(stdout, stderr),
-		kong.Vars{"version": versionString()},
+		kong.Vars{
+			"version":      versionString(),
+			"interval":     probe.DefaultBackoff.Initial.String(),
+			"max_interval": probe.DefaultBackoff.Max.String(),
+			"hold":         probe.DefaultBackoff.Hold.String(),
+			"jitter":       fmt.Sprint(probe.DefaultBackoff.Jitter * 100),
+		},
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
 	)
 	if err != nil {
@@ -256,8 +262,10 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	ctx, cancel := withTimeout(ctx, c.Timeout)
 	defer cancel()
 
+	backoff := probe.DefaultBackoff
+	backoff.Initial, backoff.Max = c.Interval, c.MaxInterval
 	opt := probe.Options{
-		Backoff:        probe.Backoff{Initial: c.Interval, Max: c.MaxInterval, Hold: probe.DefaultBackoff.Hold, Factor: probe.DefaultBackoff.Factor, Jitter: probe.DefaultBackoff.Jitter},
+		Backoff:        backoff,
 		AttemptTimeout: c.AttemptTimeout,
 		Log:            log,
 	}

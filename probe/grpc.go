@@ -273,6 +273,7 @@ type grpcClient struct {
 	addr, port string
 	base       string // scheme://host:port
 	client     *http.Client
+	refused    refusals
 }
 
 func newGRPCClient(addr string, secure bool, t TLS) (*grpcClient, error) {
@@ -444,7 +445,7 @@ func (g *grpcClient) transportHint(ctx context.Context, err error) error {
 		errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(msg, "could not be established")
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return refusedHint(ctx, g.addr, err)
+		return g.refused.explain(ctx, g.addr, err)
 	case notGRPC || strings.Contains(msg, "HTTP/1.1 header") || strings.Contains(msg, "ALPN") ||
 		closed && ctx.Err() == nil && g.speaksHTTP1(ctx):
 		return &HintError{

@@ -58,10 +58,11 @@ func NewHTTP(raw string, opt HTTPOptions) (*HTTP, error) {
 // httpEndpoint is a URL with the client and headers every attempt on it
 // uses, built once.
 type httpEndpoint struct {
-	url    *url.URL
-	header http.Header
-	host   string // a Host header given by the user
-	client *http.Client
+	url     *url.URL
+	header  http.Header
+	host    string // a Host header given by the user
+	client  *http.Client
+	refused refusals
 }
 
 func newHTTPEndpoint(u *url.URL, header []string, t TLS) (*httpEndpoint, error) {
@@ -94,7 +95,7 @@ func (e *httpEndpoint) do(ctx context.Context, method, contentType string) (int,
 	req.Header.Set("User-Agent", "otelwait")
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return 0, nil, httpTransportHint(ctx, req.URL, stripURL(err))
+		return 0, nil, e.transportHint(ctx, req.URL, stripURL(err))
 	}
 	return resp.StatusCode, readSome(resp.Body), nil
 }
@@ -261,11 +262,11 @@ func oneLine(b []byte) string {
 	return s
 }
 
-// httpTransportHint explains an HTTP request that got no response.
-func httpTransportHint(ctx context.Context, u *url.URL, err error) error {
+// transportHint explains an HTTP request that got no response.
+func (e *httpEndpoint) transportHint(ctx context.Context, u *url.URL, err error) error {
 	port := urlPort(u)
 	if errors.Is(err, syscall.ECONNREFUSED) {
-		return refusedHint(ctx, net.JoinHostPort(u.Hostname(), port), err)
+		return e.refused.explain(ctx, net.JoinHostPort(u.Hostname(), port), err)
 	}
 	msg := err.Error()
 	if strings.Contains(msg, "readLoopPeekFailLocked") {

@@ -82,8 +82,9 @@ func IsConfig(err error) bool {
 // Backoff is the schedule between attempts on one target: Initial for the
 // first Hold of the wait (a Collector usually starts within that window, so
 // it is noticed within tens of milliseconds), then growing by Factor per
-// attempt up to Max. Every delay is spread by ±Jitter so that targets and
-// replicas do not probe in lock step.
+// attempt up to Max. Each delay is stretched by up to Jitter, a fraction, so
+// that targets and replicas do not probe in lock step; a delay is never
+// shorter than its nominal value, so Initial bounds the probe rate.
 type Backoff struct {
 	Initial time.Duration
 	Max     time.Duration
@@ -92,21 +93,22 @@ type Backoff struct {
 	Jitter  float64 // a fraction in [0, 1)
 }
 
-// DefaultBackoff polls every 45 ms for the first 3 s (about 22 attempts a
-// second), then grows by half per attempt to one attempt every 400 ms
-// (2.5 a second), reached 4.5 s into the wait.
+// DefaultBackoff probes every 40 to 44 ms for the first 3 s (at most 25
+// attempts in the first second, so a ready target is seen after 21 ms on
+// average), then grows by half per attempt to every 300 to 330 ms (about 3
+// a second), reached 3.5 s into the wait.
 var DefaultBackoff = Backoff{
-	Initial: 45 * time.Millisecond,
-	Max:     400 * time.Millisecond,
+	Initial: 40 * time.Millisecond,
+	Max:     300 * time.Millisecond,
 	Hold:    3 * time.Second,
 	Factor:  1.5,
 	Jitter:  0.1,
 }
 
-// Next returns the un-jittered delay that follows an attempt made elapsed
-// into the wait, after the un-jittered delay prev (0 before the first
-// delay). It is Initial during Hold, then grows by Factor, and never exceeds
-// Max, even for huge prev, because it caps before it multiplies.
+// Next returns the nominal delay that follows an attempt made elapsed into
+// the wait, after the nominal delay prev (0 before the first delay). It is
+// Initial during Hold, then grows by Factor, and never exceeds Max, even for
+// huge prev, because it caps before it multiplies.
 func (b Backoff) Next(prev, elapsed time.Duration) time.Duration {
 	if prev <= 0 || elapsed < b.Hold {
 		return min(b.Initial, b.Max)
@@ -117,11 +119,11 @@ func (b Backoff) Next(prev, elapsed time.Duration) time.Duration {
 	return max(time.Duration(float64(prev)*b.Factor), min(b.Initial, b.Max))
 }
 
-// Jittered spreads d uniformly over [d·(1−Jitter), d·(1+Jitter)), then caps it
-// at Max; r is a random number in [0, 1).
+// Jittered stretches the nominal delay d uniformly over [d, d·(1+Jitter));
+// r is a random number in [0, 1).
 func (b Backoff) Jittered(d time.Duration, r float64) time.Duration {
 	j := min(max(b.Jitter, 0), 0.99)
-	return min(time.Duration(float64(d)*(1-j+2*j*r)), b.Max)
+	return d + time.Duration(float64(d)*j*r)
 }
 
 // Options configure Wait.

@@ -41,7 +41,8 @@ func TestBackoffNext(t *testing.T) {
 func checkBackoff(t *testing.T, b Backoff, rnd func() float64) {
 	t.Helper()
 	var prev, elapsed time.Duration
-	lo := time.Duration(float64(min(b.Initial, b.Max)) * (1 - min(max(b.Jitter, 0), 0.99)))
+	lo := min(b.Initial, b.Max)
+	hi := b.Max + time.Duration(float64(b.Max)*min(max(b.Jitter, 0), 0.99))
 	for i := range 200 {
 		d := b.Next(prev, elapsed)
 		if d > b.Max || d < min(b.Initial, b.Max) {
@@ -51,8 +52,11 @@ func checkBackoff(t *testing.T, b Backoff, rnd func() float64) {
 			t.Fatalf("attempt %d: Next(%v, %v) = %v shrank after the hold", i, prev, elapsed, d)
 		}
 		j := b.Jittered(d, rnd())
-		if j > b.Max || j < lo-1 {
-			t.Fatalf("attempt %d: Jittered(%v) = %v, outside [%v, %v]", i, d, j, lo, b.Max)
+		if j > hi || j < d {
+			t.Fatalf("attempt %d: Jittered(%v) = %v, outside [%v, %v]", i, d, j, d, hi)
+		}
+		if j < lo {
+			t.Fatalf("attempt %d: delay %v below Initial %v: the probe rate is unbounded", i, j, lo)
 		}
 		prev, elapsed = d, elapsed+j
 	}
@@ -193,5 +197,32 @@ func TestWaitKeepsLastRealError(t *testing.T) {
 	err := Wait(ctx, []Checker{c}, fastOpts())
 	if err == nil || !strings.Contains(err.Error(), "status 503") {
 		t.Fatalf("have %v, want the last real error", err)
+	}
+}
+
+// The default schedule's promises, as the README states them: at most 25
+// attempts in the first second, whatever the jitter; at most 4 a second
+// after 10 s.
+func TestDefaultBackoffRate(t *testing.T) {
+	for _, r := range []func() float64{func() float64 { return 0 }, rand.New(rand.NewPCG(3, 4)).Float64} {
+		var prev, at time.Duration
+		attempts := 1 // the first is at once
+		var late []time.Duration
+		for at < 12*time.Second {
+			prev = DefaultBackoff.Next(prev, at)
+			at += DefaultBackoff.Jittered(prev, r())
+			if at < time.Second {
+				attempts++
+			}
+			if at >= 10*time.Second {
+				late = append(late, at)
+			}
+		}
+		if attempts > 25 {
+			t.Errorf("%d attempts in the first second, want at most 25", attempts)
+		}
+		if rate := float64(len(late)) / ((late[len(late)-1] - late[0]).Seconds()); rate > 4 {
+			t.Errorf("%.1f attempts a second after 10 s, want at most 4", rate)
+		}
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -15,8 +17,9 @@ import (
 // (localhost: ::1 and 127.0.0.1) is ready when any of them accepts, as the
 // Java exporter falls back from one to the next.
 type TCP struct {
-	addr   string
-	dialer net.Dialer
+	addr    string
+	dialer  net.Dialer
+	refused refusals
 }
 
 // NewTCP parses HOST:PORT.
@@ -37,7 +40,7 @@ func (c *TCP) Check(ctx context.Context) error {
 	conn, err := c.dialer.DialContext(ctx, "tcp", c.addr)
 	if err != nil {
 		if errors.Is(err, syscall.ECONNREFUSED) {
-			return refusedHint(ctx, c.addr, err)
+			return c.refused.explain(ctx, c.addr, err)
 		}
 		return err
 	}
@@ -45,33 +48,50 @@ func (c *TCP) Check(ctx context.Context) error {
 	return conn.Close()
 }
 
-// refusedHint diagnoses a connection to addr refused with err: when addr is
-// a loopback literal and the other address family's loopback accepts, the
-// server is up but listens on one family only, and the address given will
-// never work. Otherwise err is returned as it is.
-func refusedHint(ctx context.Context, addr string, err error) error {
+// refusals explains the refused connections to one target. When the
+// address is a loopback literal and the other address family's loopback
+// accepts, the server is up but listens on one family only, and the
+// address given will never work. Finding that out costs a connection to
+// the other address, so it is looked at again at most every diagnoseEvery
+// and the conclusion kept meanwhile: the probe rate stays the target's own.
+type refusals struct {
+	mu      sync.Mutex
+	addr    string    // the address last looked at
+	checked time.Time // when
+	accepts string    // the other address, if it accepted then
+}
+
+// diagnoseEvery is how often a refused target's other loopback family is
+// tried.
+const diagnoseEvery = 5 * time.Second
+
+// explain returns err, with a hint if the other loopback family accepts.
+func (r *refusals) explain(ctx context.Context, addr string, err error) error {
 	host, port, serr := net.SplitHostPort(addr)
-	if serr != nil {
+	ip := net.ParseIP(host)
+	if serr != nil || ip == nil || !ip.IsLoopback() {
 		return err
 	}
-	var other string
-	switch ip := net.ParseIP(host); {
-	case ip == nil || !ip.IsLoopback():
-		return err
-	case ip.To4() != nil:
-		other = net.JoinHostPort("::1", port)
-	default:
+	other := net.JoinHostPort("::1", port)
+	if ip.To4() == nil {
 		other = net.JoinHostPort("127.0.0.1", port)
 	}
-	var d net.Dialer
-	conn, derr := d.DialContext(ctx, "tcp", other)
-	if derr != nil {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.addr != addr || time.Since(r.checked) >= diagnoseEvery {
+		r.addr, r.checked, r.accepts = addr, time.Now(), ""
+		var d net.Dialer
+		if conn, derr := d.DialContext(ctx, "tcp", other); derr == nil {
+			_ = conn.Close()
+			r.accepts = other
+		}
+	}
+	if r.accepts == "" {
 		return err
 	}
-	_ = conn.Close()
 	return &HintError{
-		Err:    fmt.Errorf("%w (but %s accepts)", err, other),
-		Hint:   fmt.Sprintf("the server listens on %s only: probe localhost:%s, or %s", other, port, other),
+		Err:    fmt.Errorf("%w (but %s accepts)", err, r.accepts),
+		Hint:   fmt.Sprintf("the server listens on %s only: probe localhost:%s, or %s", r.accepts, port, r.accepts),
 		Config: true,
 	}
 }
