@@ -6,7 +6,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: demo build test unit lint cross e2e fuzz clean
+.PHONY: demo build test unit lint cross e2e bench bench-smoke fuzz clean
 
 # The first run builds a Collector from source: minutes on two cores.
 demo:
@@ -15,7 +15,7 @@ demo:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o otelwait .
 
-test: lint unit cross e2e
+test: lint unit cross e2e bench-smoke
 
 lint:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo 'gofmt: files above need formatting'; exit 1; }
@@ -28,6 +28,16 @@ unit:
 # A real Collector and the OpenTelemetry SDK against otelwait (module e2e/).
 e2e:
 	cd e2e && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+# Benchmarks against peers, side by side: about 10 minutes; rewrites
+# docs/BENCHMARKS.md. Run it on a quiet machine.
+bench:
+	bash bench/run.sh
+
+# One run of every benchmark metric: checks the harness, not the numbers.
+bench-smoke:
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
+	bash bench/run.sh --smoke
 
 # Static cross-builds for the image's platforms.
 cross:
