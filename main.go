@@ -43,7 +43,8 @@ same PID, argv exactly as given, environment and stdin/stdout/stderr untouched.
 Without COMMAND, exit 0 once ready.
 
 Examples:
-  otelwait --tcp localhost:4317 -- java -javaagent:/otel.jar -jar /app.jar
+  otelwait -- java -javaagent:/otel.jar -jar /app.jar     (auto: where the agent exports)
+  otelwait --otlp http://localhost:4318 -- java -javaagent:/otel.jar -jar /app.jar
   otelwait --http http://localhost:13133/ --grpc localhost:13132/traces -- ./server
   otelwait --tcp db:5432 --timeout 2m && ./run-tests
   otelwait --check --http http://localhost:13133/      (one attempt: a HEALTHCHECK)
