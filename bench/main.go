@@ -232,10 +232,9 @@ func loadavg() string {
 }
 
 type machine struct {
-	nproc              int
-	cpu, kernel, mem   string
-	goVersion, distro  string
-	loadNow, processes string
+	nproc             int
+	cpu, kernel, mem  string
+	goVersion, distro string
 }
 
 func machineInfo() machine {
