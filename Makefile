@@ -36,7 +36,7 @@ bench:
 
 # One run of every benchmark metric: checks the harness, not the numbers.
 bench-smoke:
-	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
+	cd bench && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./... && $(GO) test -count=1 ./...
 	bash bench/run.sh --smoke
 
 # Static cross-builds for the image's platforms.
