@@ -84,7 +84,9 @@ func IsConfig(err error) bool {
 // it is noticed within tens of milliseconds), then growing by Factor per
 // attempt up to Max. Each delay is stretched by up to Jitter, a fraction, so
 // that targets and replicas do not probe in lock step; a delay is never
-// shorter than its nominal value, so Initial bounds the probe rate.
+// shorter than its nominal value, so Initial bounds the probe rate. Wait
+// adds one attempt per new listening socket on a refused loopback address
+// (see listen.go), never more.
 type Backoff struct {
 	Initial time.Duration
 	Max     time.Duration
@@ -217,8 +219,17 @@ func waitOne(ctx context.Context, t Checker, opt Options, start time.Time) *NotR
 		lastMsg  string
 		lastInfo time.Time
 		timer    *time.Timer
+		listen   *listenWatch // opened at the first refusal by a loopback address
+		opened   bool
+		watching bool // the last attempt was refused by listen.addr
 	)
+	defer func() { listen.close() }()
 	for attempt := 1; ; attempt++ {
+		if watching {
+			// What listens before the attempt can't be what the attempt
+			// missed.
+			watching = listen.note(listen.addr)
+		}
 		err := checkOnce(ctx, t, opt.AttemptTimeout)
 		if err == nil {
 			log.Info().Int("attempt", attempt).Dur("elapsed", Since(start)).Msg("ready")
@@ -233,6 +244,18 @@ func waitOne(ctx context.Context, t Checker, opt Options, start time.Time) *NotR
 		lastErr = err
 		if ctx.Err() != nil || (opt.Attempts > 0 && attempt >= opt.Attempts) {
 			return &NotReady{Target: t, Attempts: attempt, Err: err}
+		}
+		if addr, ok := refusedLoopback(err); !ok {
+			watching = false
+		} else {
+			if !opened {
+				listen, opened = newListenWatch(), true
+			}
+			if listen != nil && (!watching || listen.addr != addr) {
+				if watching = listen.note(addr); watching {
+					log.Debug().Stringer("addr", addr).Msg("watching for a listener")
+				}
+			}
 		}
 		delay = opt.Backoff.Next(delay, time.Since(start))
 		next := opt.Backoff.Jittered(delay, opt.Rand())
@@ -254,6 +277,12 @@ func waitOne(ctx context.Context, t Checker, opt Options, start time.Time) *NotR
 			defer timer.Stop()
 		} else {
 			timer.Reset(next)
+		}
+		if watching {
+			if !listen.sleep(ctx, timer.C, listenPoll(delay)) {
+				return &NotReady{Target: t, Attempts: attempt, Err: err}
+			}
+			continue
 		}
 		select {
 		case <-ctx.Done():
