@@ -20,7 +20,8 @@ import (
 )
 
 // loadResult is one run against a target that never becomes ready: probe
-// load counted at the target, and the memory of the waiting process tree.
+// load counted at the target, and the memory and CPU time of the waiting
+// process tree.
 type loadResult struct {
 	Kind  Kind   `json:"kind"`
 	Tool  string `json:"tool"`
@@ -39,8 +40,13 @@ type loadResult struct {
 	HWMProc string `json:"hwm_proc"`
 	TreeKiB int64  `json:"tree_kib"`
 	Procs   int    `json:"procs"` // most processes seen in the tree at once
-	Note    string `json:"note,omitempty"`
-	Broken  bool   `json:"broken,omitempty"` // the run measured nothing sound
+	// CPU time (user + system, ms) the tree has used since spawn, at the
+	// last sample read, and the seconds from spawn to that sample; 0 s
+	// when no sample could read the tool's own process.
+	CPUms   float64 `json:"cpu_ms"`
+	WaitedS float64 `json:"waited_s"`
+	Note    string  `json:"note,omitempty"`
+	Broken  bool    `json:"broken,omitempty"` // the run measured nothing sound
 }
 
 // runLoad runs every tool against every kind of never-ready target it can
@@ -179,8 +185,8 @@ func loadChild(cfg *config, toolName string, k Kind, netns bool) error {
 	}
 	defer r.stop()
 
-	// Memory of the tree, sampled every 200 ms until the end (each sample
-	// reads /proc whole, to find the tree).
+	// Memory and CPU time of the tree, sampled every 200 ms until the end
+	// (each sample reads /proc whole, to find the tree).
 	stopSampling := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
@@ -188,7 +194,7 @@ func loadChild(cfg *config, toolName string, k Kind, netns bool) error {
 		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			sampleTree(r.cmd.Process.Pid, res)
+			sampleTree(r.cmd.Process.Pid, r.spawn, res)
 			select {
 			case <-stopSampling:
 				return
@@ -206,7 +212,7 @@ func loadChild(cfg *config, toolName string, k Kind, netns bool) error {
 	c3, e3 = count()
 	close(stopSampling)
 	<-sampled
-	sampleTree(r.cmd.Process.Pid, res) // the final high-water marks
+	sampleTree(r.cmd.Process.Pid, r.spawn, res) // the final high-water marks and CPU time
 	if err := errors.Join(e1, e2, e3); err != nil {
 		return err
 	}
@@ -248,12 +254,27 @@ func sleepUntil(mono int64) {
 	}
 }
 
-// sampleTree updates res with the memory of pid's tree now.
-func sampleTree(pid int, res *loadResult) {
+// sampleTree updates res with the memory of pid's tree now, and with the
+// CPU time the tree has used since it was spawned (at CLOCK_MONOTONIC
+// spawn).
+//
+// The CPU time is every live process's own plus what the children it has
+// reaped used (cpuTicks), so processes that came and went between samples
+// (a shell loop's probes, a fork that exited) count too, through their
+// parents. The tree is listed first, then each process is read after its
+// parent: a child that exits and is reaped between the two reads is
+// missed, never counted twice. So each sample is at most the true time,
+// which only grows, and the largest is kept.
+func sampleTree(pid int, spawn int64, res *loadResult) {
 	procs := append([]int{pid}, descendants(pid)...)
-	var sum int64
+	var sum, ticks int64
 	n := 0
-	for _, p := range procs {
+	top := false
+	for i, p := range procs {
+		if t, ok := cpuTicks(p); ok {
+			ticks += t
+			top = top || i == 0
+		}
 		hwm, rss, ok := memKiB(p)
 		if !ok {
 			continue
@@ -267,6 +288,19 @@ func sampleTree(pid int, res *loadResult) {
 	}
 	res.TreeKiB = max(res.TreeKiB, sum)
 	res.Procs = max(res.Procs, n)
+	if top {
+		res.CPUms = max(res.CPUms, float64(ticks)*1000/float64(clockTicks()))
+		res.WaitedS = float64(monoNow()-spawn) / 1e9
+	}
+}
+
+// cpuRate is the tree's CPU time per second waited (ms/s), and whether it
+// was measured.
+func (l *loadResult) cpuRate() (float64, bool) {
+	if l.WaitedS <= 0 {
+		return 0, false
+	}
+	return l.CPUms / l.WaitedS, true
 }
 
 // loopbackUp sets lo up, as `ip link set lo up` does.

@@ -132,7 +132,11 @@ func benchMain() error {
 	if cfg.out == "" {
 		return errors.New("-out is required")
 	}
-	for _, p := range []string{cfg.stamp, cfg.hello} {
+	need := []string{cfg.stamp, cfg.hello}
+	for _, f := range floorProgs {
+		need = append(need, floorPath(cfg, f.name))
+	}
+	for _, p := range need {
 		if _, err := os.Stat(p); err != nil {
 			return fmt.Errorf("%w: %v (run bench/run.sh)", errHarness, err)
 		}

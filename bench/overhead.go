@@ -12,7 +12,10 @@ import (
 // timed.
 type ovRow struct {
 	label   string
-	role    string // "direct", "hello", "version" for the baselines; "" for the tools
+	role    string // "direct", "hello", "floor", "version" for the baselines; "" for the tools
+	pkg     string // the package a "floor" row links besides the hello world's
+	bin     string // the program run, for the rows of a Go program's start
+	bytes   int64  // its size
 	tool    string // "" for the baselines
 	kind    Kind
 	argv    func(out string) []string
@@ -22,10 +25,25 @@ type ovRow struct {
 	fails   []string
 }
 
+// floorProgs are the hello world's siblings: the same program with one
+// more package of the standard library linked in and never called. run.sh
+// builds each from bench/cmd/floor/NAME into bench/.peers/bin/hello-NAME.
+var floorProgs = []struct{ name, pkg string }{
+	{"net", "net"},
+	{"tls", "crypto/tls"},
+	{"nethttp", "net/http"},
+}
+
+func floorPath(cfg *config, name string) string {
+	return filepath.Join(cfg.peers, "bin", "hello-"+name)
+}
+
 // runOverhead times the ready path with every target already up: from
 // spawning a process (CLOCK_MONOTONIC just before fork) to the stamp
-// helper's first action; the baselines are the helper run directly and a
-// Go hello-world run to exit. Rows run round-robin, one at a time.
+// helper's first action; the baselines are the helper run directly, and a
+// Go hello world, the same linking more of the standard library, and
+// otelwait --version, each run to exit. Rows run round-robin, one at a
+// time.
 func runOverhead(cfg *config) ([]*ovRow, error) {
 	targets := map[Kind]*target{}
 	defer func() {
@@ -45,10 +63,16 @@ func runOverhead(cfg *config) ([]*ovRow, error) {
 	}
 	rows := []*ovRow{
 		{label: "stamp helper run directly (spawn → its first action)", role: "direct", argv: func(out string) []string { return []string{cfg.stamp, out} }},
-		{label: "Go hello world (spawn → exit)", role: "hello", toExit: true, argv: func(string) []string { return []string{cfg.hello} }},
-		{label: "otelwait --version (spawn → exit): the binary's own start", role: "version", tool: "otelwait", toExit: true,
-			argv: func(string) []string { return []string{filepath.Join(cfg.peers, "bin", "otelwait"), "--version"} }},
+		{label: "Go hello world (spawn → exit)", role: "hello", bin: cfg.hello, toExit: true, argv: func(string) []string { return []string{cfg.hello} }},
 	}
+	for _, f := range floorProgs {
+		bin := floorPath(cfg, f.name)
+		rows = append(rows, &ovRow{label: fmt.Sprintf("Go hello world linking %s, never called (spawn → exit)", f.pkg), role: "floor", pkg: f.pkg, bin: bin, toExit: true,
+			argv: func(string) []string { return []string{bin} }})
+	}
+	otelwait := filepath.Join(cfg.peers, "bin", "otelwait")
+	rows = append(rows, &ovRow{label: "otelwait --version (spawn → exit): the binary's own start", role: "version", tool: "otelwait", bin: otelwait, toExit: true,
+		argv: func(string) []string { return []string{otelwait, "--version"} }})
 	for _, t := range cfg.tools {
 		if !t.Installed {
 			continue
@@ -72,6 +96,13 @@ func runOverhead(cfg *config) ([]*ovRow, error) {
 		}
 	}
 	for _, r := range rows {
+		if r.bin != "" {
+			fi, err := os.Stat(r.bin)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v (run bench/run.sh)", errHarness, err)
+			}
+			r.bytes = fi.Size()
+		}
 		r.command = shJoin(r.argv("OUT"))
 		for _, t := range targets {
 			r.command = strings.ReplaceAll(r.command, t.addr, "127.0.0.1:PORT")

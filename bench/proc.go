@@ -223,17 +223,8 @@ func allProcs() []procInfo {
 		if err != nil {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// comm may hold spaces and parentheses: fields follow the last ')'.
-		i := bytes.LastIndexByte(data, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(data[i+1:]))
-		if len(f) < 2 {
+		f, ok := statFields(pid)
+		if !ok {
 			continue
 		}
 		ppid, _ := strconv.Atoi(f[1])
@@ -241,6 +232,65 @@ func allProcs() []procInfo {
 	}
 	return out
 }
+
+// statFields reads /proc/PID/stat and returns its fields from the third
+// (state) on, so that field n of proc(5) is f[n-3]; ok is false if the
+// process is gone.
+func statFields(pid int) (f []string, ok bool) {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return nil, false
+	}
+	// comm may hold spaces and parentheses: fields follow the last ')'.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return nil, false
+	}
+	f = strings.Fields(string(data[i+1:]))
+	if len(f) < 15 {
+		return nil, false
+	}
+	return f, true
+}
+
+// cpuTicks is the CPU time pid has used, in clock ticks: utime, stime,
+// cutime and cstime of /proc/PID/stat (fields 14–17), that is the user and
+// system time of all its threads, plus that of the children it has reaped
+// (which includes what their own reaped children used). ok is false if
+// the process is gone. A zombie still reports its own time until reaped.
+func cpuTicks(pid int) (ticks int64, ok bool) {
+	f, ok := statFields(pid)
+	if !ok {
+		return 0, false
+	}
+	for _, n := range []int{14, 15, 16, 17} {
+		v, err := strconv.ParseInt(f[n-3], 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		ticks += v
+	}
+	return ticks, true
+}
+
+// atClkTck is AT_CLKTCK of <elf.h>: the auxiliary vector's entry for the
+// frequency of times(2) and /proc/PID/stat's times.
+const atClkTck = 17
+
+// clockTicks is the number of clock ticks per second (USER_HZ), read from
+// the auxiliary vector as sysconf(_SC_CLK_TCK) does; 100, Linux's value on
+// every common architecture, if it can't be read.
+var clockTicks = sync.OnceValue(func() int64 {
+	aux, err := unix.Auxv()
+	if err == nil {
+		for _, kv := range aux {
+			if kv[0] == atClkTck && kv[1] > 0 {
+				return int64(kv[1])
+			}
+		}
+	}
+	return 100
+})
 
 // descendants lists every live descendant of pid.
 func descendants(pid int) []int {

@@ -83,12 +83,19 @@ func mark(ok bool) string {
 	return "**FAIL**"
 }
 
-type targetRow struct{ target, measured, verdict string }
+// targetRow is one row of the targets table; info rows carry a number
+// for information and no verdict.
+type targetRow struct {
+	target, measured, verdict string
+	info                      bool
+}
 
 // targets checks otelwait against the issue's targets.
 func (r *report) targets() []targetRow {
 	var rows []targetRow
-	add := func(target, measured string, ok bool) { rows = append(rows, targetRow{target, measured, mark(ok)}) }
+	add := func(target, measured string, ok bool) {
+		rows = append(rows, targetRow{target, measured, mark(ok), false})
+	}
 	// Latency: the runs of otelwait ready within 3 s, pooled per kind (a
 	// median of 11 runs of a roughly uniform 0–40 ms wait is only good to
 	// about ±5 ms; the pool is good to about ±3).
@@ -182,6 +189,12 @@ func (r *report) targets() []targetRow {
 		}
 	}
 	for _, o := range r.overhead {
+		if o.role == "floor" && o.pkg == "crypto/tls" && len(o.ms) > 0 && hello > 0 {
+			m := summarize(o.ms).Median
+			version += fmt.Sprintf("; a Go program linking crypto/tls alone takes %s ms (%.2f× hello world)", fmtMS(m), m/hello)
+		}
+	}
+	for _, o := range r.overhead {
 		if o.tool != "otelwait" || o.role != "" || o.toExit || len(o.ms) == 0 || hello == 0 {
 			continue
 		}
@@ -200,6 +213,10 @@ func (r *report) targets() []targetRow {
 			n++
 		}
 	}
+	if cpu := r.cpuByKind("otelwait"); cpu != "" {
+		rows = append(rows, targetRow{"CPU while waiting (no target; for information)",
+			fmt.Sprintf("ms of CPU per second waited, over the whole %s wait, start included: %s", dLabel(r.cfg.late+r.cfg.lateWin), cpu), "–", true})
+	}
 	if n > 0 {
 		add("peak RSS while waiting ≤ 15 MiB", fmt.Sprintf("%.1f MiB (VmHWM, worst of %d runs over all kinds)", float64(hwm)/1024, n), hwm*1024 <= 15*mib)
 	}
@@ -210,6 +227,42 @@ func (r *report) targets() []targetRow {
 		}
 	}
 	return rows
+}
+
+// cpuRates are the CPU rates (ms per second waited) of tool's probe-load
+// runs against kind k.
+func (r *report) cpuRates(tool string, k Kind) []float64 {
+	var xs []float64
+	for _, l := range r.load {
+		if l.Tool == tool && l.Kind == k {
+			if c, ok := l.cpuRate(); ok {
+				xs = append(xs, c)
+			}
+		}
+	}
+	return xs
+}
+
+// cpuByKind is the median of tool's CPU rates for each kind, and how many
+// runs; "" if none.
+func (r *report) cpuByKind(tool string) string {
+	var parts []string
+	runs := map[int]bool{}
+	n := 0
+	for _, k := range allKinds {
+		if xs := r.cpuRates(tool, k); len(xs) > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.1f", k, summarize(xs).Median))
+			runs[len(xs)] = true
+			n = len(xs)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	if len(runs) > 1 {
+		return strings.Join(parts, ", ") + " (medians of unequal numbers of runs)"
+	}
+	return fmt.Sprintf("%s (median of %d runs per kind)", strings.Join(parts, ", "), n)
 }
 
 // completeness lists the measurements that are missing: in smoke mode,
@@ -247,6 +300,9 @@ func (r *report) completeness() []string {
 					if l.HWMKiB == 0 {
 						p = append(p, fmt.Sprintf("memory while waiting, %s, %s", t.Name, k))
 					}
+					if _, ok := l.cpuRate(); !ok {
+						p = append(p, fmt.Sprintf("CPU while waiting, %s, %s", t.Name, k))
+					}
 					if l.First < 0 && (r.cfg.netns || k == KindHTTP || k == KindGRPC) {
 						p = append(p, fmt.Sprintf("probe load, %s, %s", t.Name, k))
 					}
@@ -283,7 +339,7 @@ func (r *report) completeness() []string {
 func (r *report) findings() []string {
 	var f []string
 	for _, t := range r.targets() {
-		if t.verdict != mark(true) {
+		if !t.info && t.verdict != mark(true) {
 			f = append(f, fmt.Sprintf("target missed: %s: %s", t.target, t.measured))
 		}
 	}
@@ -366,7 +422,8 @@ func (r *report) render() string {
 	w("- **Defaults.** Each tool keeps its own probe interval and behaviour; only its overall timeout is raised to 60 s (dockerize's default 10 s and wait-for-it's 15 s would otherwise end runs at D = 10 s). A tool that can't probe a kind of target is n/a there.\n")
 	w("- **Interleaving.** All latency runs (every tool × kind × D × repetition) are shuffled together with a fixed seed and run %d at a time, so drift and background load hit every tool alike. The ready-path rows run round-robin, one process at a time.\n", cfg.conc)
 	w("- **Probe load and memory** come from runs against targets that never become ready, each in a network namespace of its own (loopback only), %d at a time and started at least 400 ms apart, so that start-ups don't compete. HTTP requests and gRPC RPCs are counted at the server; refused connection attempts (TCP, OTLP ports) by the namespace's own counters in /proc/net/snmp and /proc/net/snmp6, which only that run's tool moves. ", cfg.loadConc)
-	w("Memory: VmHWM of the largest process of the tool's process tree (exec replaces the process, so it is measured while waiting), and the tree's summed VmRSS sampled every 200 ms.\n")
+	w("Memory: VmHWM of the largest process of the tool's process tree (exec replaces the process, so it is measured while waiting), and the tree's summed VmRSS sampled every 200 ms. ")
+	w("CPU: the user and system time the tree used from spawn to the run's end, from /proc/PID/stat at the last sample: each live process's utime and stime plus its cutime and cstime, the time of the children it has reaped, so short-lived processes (a shell loop's probes, a fork) count through their parents.\n")
 	w("- **Every process is killed**: each run's process tree is stopped (SIGSTOP), found through /proc and killed when the run ends.\n\n")
 
 	r.renderLatency(w)
@@ -504,6 +561,49 @@ func (r *report) renderOverhead(w func(string, ...any)) {
 		w("| %s | %s | %s |\n", o.label, txt, ratio)
 	}
 	w("\n")
+	r.renderStartCost(w)
+}
+
+// renderStartCost shows what a Go program's start costs here: the hello
+// world, the same linking more of the standard library, and otelwait.
+func (r *report) renderStartCost(w func(string, ...any)) {
+	var rows []*ovRow
+	var hello float64
+	for _, o := range r.overhead {
+		switch o.role {
+		case "hello":
+			if len(o.ms) > 0 {
+				hello = summarize(o.ms).Median
+			}
+			rows = append([]*ovRow{o}, rows...)
+		case "floor", "version":
+			rows = append(rows, o)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	w("### What a Go program's start costs here\n\n")
+	w("| program (spawn → exit) | ms (median) | ÷ hello world | stripped binary (MiB) |\n|---|---|---|---|\n")
+	for _, o := range rows {
+		name := "Go hello world"
+		switch o.role {
+		case "floor":
+			name = "+ " + o.pkg
+		case "version":
+			name = "otelwait --version"
+		}
+		ms, ratio := "–", "–"
+		if len(o.ms) > 0 {
+			m := summarize(o.ms).Median
+			ms = fmtMS(m)
+			if hello > 0 {
+				ratio = fmt.Sprintf("%.2f×", m/hello)
+			}
+		}
+		w("| %s | %s | %s | %.2f |\n", name, ms, ratio, float64(o.bytes)/mib)
+	}
+	w("\nMedians of the rows above; each *+ package* program is the hello world (bench/cmd/hello) with that package linked in through a call behind a branch no run takes (bench/cmd/floor/), built the same way (`CGO_ENABLED=0 go build -trimpath -ldflags='-s -w'`, static and stripped), so what it adds to the hello world's start is the initialisation of that package and of those it imports, plus the runtime's work that grows with the binary's size, mostly page faults as its text and data are first touched.\n\n")
 }
 
 func (r *report) renderLoad(w func(string, ...any)) {
@@ -512,16 +612,24 @@ func (r *report) renderLoad(w func(string, ...any)) {
 	w("Attempts the target saw: in the first second after the tool was spawned, and per second from %s to %s. ", dLabel(cfg.late), dLabel(cfg.late+cfg.lateWin))
 	w("HTTP: requests (503 answered); gRPC: health RPCs (NOT_SERVING; a Watch stream counts once however long it stays open); TCP and OTLP: connection attempts at the refused 127.0.0.1:PORT, ")
 	w("and separately those at [::1]:PORT, the other loopback family, which a tool may try as well (counted by the namespace's IPv4 and IPv6 packet counters: a refused attempt is a SYN and a RST; their sum is checked against Tcp ActiveOpens). ")
+	w("*CPU*: milliseconds of CPU time (user + system) the tool's whole process tree used per second waited, over the whole %s from spawn, the tool's start included; exited children count through their parents' cutime and cstime (see *Method*). ", dLabel(cfg.late+cfg.lateWin))
+	tick := 1000 / float64(clockTicks())
+	w("/proc gives each of the four times in whole clock ticks of %g ms, rounded down, so a run may read up to 4 ticks per process low (%.1f ms/s per process over %s), and a tool that uses less than that may read 0. ", tick, 4*tick/(cfg.late+cfg.lateWin).Seconds(), dLabel(cfg.late+cfg.lateWin))
 	w("Median / max over %d runs.\n\n", cfg.loadReps)
-	w("| kind | tool | first second (attempts) | after %s (attempts/s) | also at [::1]: first second / after %s | notes |\n|---|---|---|---|---|---|\n", dLabel(cfg.late), dLabel(cfg.late))
+	w("| kind | tool | first second (attempts) | after %s (attempts/s) | also at [::1]: first second / after %s | CPU (ms per s waited) | notes |\n|---|---|---|---|---|---|---|\n", dLabel(cfg.late), dLabel(cfg.late))
 	for _, k := range allKinds {
 		for _, t := range cfg.tools {
 			if !t.Can(k) {
 				continue
 			}
 			if !t.Installed {
-				w("| %s | %s | not installed | not installed | | |\n", k, t.Name)
+				w("| %s | %s | not installed | not installed | | | |\n", k, t.Name)
 				continue
+			}
+			cpu := "not measured"
+			if xs := r.cpuRates(t.Name, k); len(xs) > 0 {
+				c := summarize(xs)
+				cpu = fmt.Sprintf("%.1f / %.1f", c.Median, c.Max)
 			}
 			var first, late, first6, late6 []float64
 			var notes []string
@@ -540,7 +648,7 @@ func (r *report) renderLoad(w func(string, ...any)) {
 				}
 			}
 			if len(first) == 0 {
-				w("| %s | %s | not counted | not counted | | %s |\n", k, t.Name, cell(strings.Join(uniq(notes), "; ")))
+				w("| %s | %s | not counted | not counted | | %s | %s |\n", k, t.Name, cpu, cell(strings.Join(uniq(notes), "; ")))
 				continue
 			}
 			f, l := summarize(first), summarize(late)
@@ -549,7 +657,7 @@ func (r *report) renderLoad(w func(string, ...any)) {
 				f6, l6 := summarize(first6), summarize(late6)
 				v6 = fmt.Sprintf("%.0f / %.0f; %.1f / %.1f", f6.Median, f6.Max, l6.Median, l6.Max)
 			}
-			w("| %s | %s | %.0f / %.0f | %.1f / %.1f | %s | %s |\n", k, t.Name, f.Median, f.Max, l.Median, l.Max, v6, cell(strings.Join(uniq(notes), "; ")))
+			w("| %s | %s | %.0f / %.0f | %.1f / %.1f | %s | %s | %s |\n", k, t.Name, f.Median, f.Max, l.Median, l.Max, v6, cpu, cell(strings.Join(uniq(notes), "; ")))
 		}
 	}
 	w("\n")
