@@ -73,17 +73,17 @@ type cli struct {
 
 	Timeout        time.Duration `name:"timeout" default:"60s" env:"OTELWAIT_TIMEOUT" group:"Waiting" help:"Give up after this long (exit 124); 0 waits forever."`
 	AttemptTimeout time.Duration `name:"attempt-timeout" default:"2s" env:"OTELWAIT_ATTEMPT_TIMEOUT" group:"Waiting" help:"Bound on one attempt (never longer than --timeout)."`
-	Interval       time.Duration `name:"interval" default:"${interval}" env:"OTELWAIT_INTERVAL" group:"Waiting" help:"Delay between attempts for the first ${hold} of the wait (plus up to ${jitter}% jitter)."`
-	MaxInterval    time.Duration `name:"max-interval" default:"${max_interval}" env:"OTELWAIT_MAX_INTERVAL" group:"Waiting" help:"The delay then grows by half per attempt up to this (plus up to ${jitter}% jitter)."`
+	Interval       time.Duration `name:"interval" default:"40ms" env:"OTELWAIT_INTERVAL" group:"Waiting" help:"Delay between attempts for the first 3s of the wait (plus up to 10% jitter)."`
+	MaxInterval    time.Duration `name:"max-interval" default:"300ms" env:"OTELWAIT_MAX_INTERVAL" group:"Waiting" help:"The delay then grows by half per attempt up to this (plus up to 10% jitter)."`
 	FailOpen       bool          `name:"fail-open" env:"OTELWAIT_FAIL_OPEN" group:"Waiting" help:"On timeout, warn and start COMMAND anyway (exit 0 without one)."`
 	Check          bool          `name:"check" env:"OTELWAIT_CHECK" group:"Waiting" help:"Try each target once and exit 0 if all are ready, 1 if not (for HEALTHCHECK); takes no COMMAND."`
 
 	Install string `name:"install" placeholder:"PATH" type:"path" help:"Copy this binary to PATH (into it, if a directory) and exit: for an initContainer that shares otelwait with the app through an emptyDir."`
 	Explain bool   `name:"explain" env:"OTELWAIT_EXPLAIN" help:"Print what otelwait would wait for, and where each setting came from, then exit 0."`
 
-	LogLevel  string           `name:"log-level" default:"info" enum:"debug,info,warn,error" env:"OTELWAIT_LOG_LEVEL" help:"debug, info, warn or error."`
-	LogFormat string           `name:"log-format" default:"auto" enum:"auto,console,json" env:"OTELWAIT_LOG_FORMAT" help:"auto (console on a terminal, JSON otherwise), console or json."`
-	Version   kong.VersionFlag `name:"version" help:"Print the version and exit."`
+	LogLevel  string      `name:"log-level" default:"info" enum:"debug,info,warn,error" env:"OTELWAIT_LOG_LEVEL" help:"debug, info, warn or error."`
+	LogFormat string      `name:"log-format" default:"auto" enum:"auto,console,json" env:"OTELWAIT_LOG_FORMAT" help:"auto (console on a terminal, JSON otherwise), console or json."`
+	Version   versionFlag `name:"version" help:"Print the version and exit."`
 
 	Command []string `arg:"" optional:"" passthrough:"partial" name:"command" help:"The command to exec once ready, with its arguments."`
 
@@ -193,29 +193,44 @@ func unsetEmpty(env []string) {
 	}
 }
 
+// versionFlag prints the version and exits 0 before anything else is
+// looked at, as kong.VersionFlag does, without a kong variable: every
+// variable is interpolated into every flag's strings on every start.
+type versionFlag bool
+
+// BeforeReset is kong's hook.
+func (versionFlag) BeforeReset(app *kong.Kong) error {
+	fmt.Fprintln(app.Stdout, versionString())
+	app.Exit(0)
+	return nil
+}
+
+// newParser builds kong's model of the command line, filled into c. It
+// passes kong no variables: each one costs a regular expression match per
+// flag on every start, so defaults and help are written out (and
+// TestDefaultsMatchBackoff keeps them true).
+func newParser(c *cli, stdout, stderr io.Writer) *kong.Kong {
+	parser, err := kong.New(c,
+		kong.Name("otelwait"),
+		kong.Description(description),
+		kong.Writers(stdout, stderr),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
+	)
+	if err != nil {
+		panic(err) // the struct is wrong: a bug, not input
+	}
+	return parser
+}
+
 // run is otelwait; it returns the exit code, unless it execs the command
 // with env.
 func run(args, env []string, stdout, stderr io.Writer) int {
 	c := cli{env: env, args: args}
-	parser, err := kong.New(&c,
-		kong.Name("otelwait"),
-		kong.Description(description),
-		kong.Writers(stdout, stderr),
-		kong.Vars{
-			"version":      versionString(),
-			"interval":     probe.DefaultBackoff.Initial.String(),
-			"max_interval": probe.DefaultBackoff.Max.String(),
-			"hold":         probe.DefaultBackoff.Hold.String(),
-			"jitter":       fmt.Sprint(probe.DefaultBackoff.Jitter * 100),
-		},
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
-	)
-	if err != nil {
-		panic(err) // the struct above is wrong: a bug, not input
-	}
+	parser := newParser(&c, stdout, stderr)
 	if _, err := parser.Parse(args); err != nil {
 		return usage(stderr, err)
 	}
+	var err error
 	if c.Install != "" {
 		path, err := exec.InstallSelf(c.Install)
 		if err != nil {
