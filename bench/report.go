@@ -138,8 +138,15 @@ func (r *report) targets() []targetRow {
 				continue
 			}
 			ratio := pm / m
-			add(fmt.Sprintf("≥ 20× better than the best peer's defaults, %s, ready %s after start", k, rangeLabel(d)),
-				fmt.Sprintf("%.1f× (%s %s ms vs otelwait %s ms)", ratio, peer, fmtMS(pm), fmtMS(m)), ratio >= 20)
+			measured := fmt.Sprintf("%.1f× (%s %s ms vs otelwait %s ms)", ratio, peer, fmtMS(pm), fmtMS(m))
+			if !within3(d) {
+				// The issue sets 20× beside "≤ 25 ms within 3 s" (against
+				// peers polling every second); at 10 s its target is
+				// ≤ 300 ms, which no factor of 20 could follow from.
+				rows = append(rows, targetRow{fmt.Sprintf("best peer ÷ otelwait, %s, ready %s after start (for information: the target at 10 s is ≤ 300 ms)", k, rangeLabel(d)), measured, "–", true})
+				continue
+			}
+			add(fmt.Sprintf("≥ 20× better than the best peer's defaults, %s, ready %s after start", k, rangeLabel(d)), measured, ratio >= 20)
 		}
 	}
 	if xs, parts := pooled(KindGRPC, func(time.Duration) bool { return true }); len(xs) > 0 {
