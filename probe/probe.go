@@ -96,8 +96,9 @@ type Backoff struct {
 }
 
 // DefaultBackoff probes every 40 to 44 ms for the first 3 s (at most 25
-// attempts in the first second, so a ready target is seen after 21 ms on
-// average), then grows by half per attempt to every 300 to 330 ms (about 3
+// attempts in the first second, so a target that turns ready is seen
+// after 21 ms on average; a refused loopback address that starts to listen
+// sooner, see listen.go), then grows by half per attempt to every 300 to 330 ms (about 3
 // a second), reached 3.5 s into the wait.
 var DefaultBackoff = Backoff{
 	Initial: 40 * time.Millisecond,
