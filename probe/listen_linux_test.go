@@ -183,14 +183,7 @@ func TestWaitWakesWhenPortListens(t *testing.T) {
 	addr := freeAddr(t, "tcp4", "127.0.0.1")
 	var attempts atomic.Int32
 	c := countingTCP(t, addr, &attempts)
-	opened := make(chan net.Listener, 1)
-	time.AfterFunc(200*time.Millisecond, func() {
-		ln, err := net.Listen("tcp4", addr)
-		if err != nil {
-			t.Error(err)
-		}
-		opened <- ln
-	})
+	opened := listenAfter(t, 200*time.Millisecond, "tcp4", addr)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	err := Wait(ctx, []Checker{c}, slowOpts())
@@ -220,14 +213,7 @@ func TestWaitWakesOncePerListener(t *testing.T) {
 		attempts.Add(1)
 		return refused
 	})
-	opened := make(chan net.Listener, 1)
-	time.AfterFunc(100*time.Millisecond, func() {
-		ln, err := net.Listen("tcp4", addr)
-		if err != nil {
-			t.Error(err)
-		}
-		opened <- ln
-	})
+	opened := listenAfter(t, 100*time.Millisecond, "tcp4", addr)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
 	err := Wait(ctx, []Checker{c}, slowOpts())

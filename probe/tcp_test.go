@@ -8,6 +8,21 @@ import (
 	"time"
 )
 
+// listenAfter listens on addr after d and sends the listener (nil if
+// listening failed, which fails the test).
+func listenAfter(t *testing.T, d time.Duration, network, addr string) <-chan net.Listener {
+	t.Helper()
+	opened := make(chan net.Listener, 1)
+	time.AfterFunc(d, func() {
+		ln, err := net.Listen(network, addr)
+		if err != nil {
+			t.Error(err)
+		}
+		opened <- ln
+	})
+	return opened
+}
+
 // freeAddr returns a loopback address nothing listens on (for now).
 func freeAddr(t *testing.T, network, host string) string {
 	t.Helper()
@@ -29,14 +44,7 @@ func TestTCPListenerOpensLate(t *testing.T) {
 	if err := c.Check(t.Context()); err == nil {
 		t.Fatal("Check before listening: have nil, want an error")
 	}
-	opened := make(chan net.Listener, 1)
-	time.AfterFunc(150*time.Millisecond, func() {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Error(err)
-		}
-		opened <- ln
-	})
+	opened := listenAfter(t, 150*time.Millisecond, "tcp", addr)
 	if err := Wait(t.Context(), []Checker{c}, fastOpts()); err != nil {
 		t.Fatalf("Wait: %v", err)
 	}
