@@ -27,7 +27,8 @@ type ovRow struct {
 
 // floorProgs are the hello world's siblings: the same program with one
 // more package of the standard library linked in and never called. run.sh
-// builds each from bench/cmd/floor/NAME into bench/.peers/bin/hello-NAME.
+// builds each from bench/cmd/floor with the build tag floor_NAME into
+// bench/.peers/bin/hello-NAME.
 var floorProgs = []struct{ name, pkg string }{
 	{"net", "net"},
 	{"tls", "crypto/tls"},

@@ -610,7 +610,7 @@ func (r *report) renderStartCost(w func(string, ...any)) {
 		}
 		w("| %s | %s | %s | %.2f |\n", name, ms, ratio, float64(o.bytes)/mib)
 	}
-	w("\nMedians of the rows above; each *+ package* program is the hello world (bench/cmd/hello) with that package linked in through a call behind a branch no run takes (bench/cmd/floor/), built the same way (`CGO_ENABLED=0 go build -trimpath -ldflags='-s -w'`, static and stripped), so what it adds to the hello world's start is the initialisation of that package and of those it imports, plus the runtime's work that grows with the binary's size, mostly page faults as its text and data are first touched.\n\n")
+	w("\nMedians of the rows above; each *+ package* program is the hello world (bench/cmd/hello) with that package linked in through a call behind a branch no run takes (bench/cmd/floor, one build tag per package), built the same way (`CGO_ENABLED=0 go build -trimpath -ldflags='-s -w'`, static and stripped), so what it adds to the hello world's start is the initialisation of that package and of those it imports, plus the runtime's work that grows with the binary's size, mostly page faults as its text and data are first touched.\n\n")
 }
 
 func (r *report) renderLoad(w func(string, ...any)) {

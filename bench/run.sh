@@ -58,10 +58,11 @@ try() {
 
 # --- the harness and its helpers, and otelwait itself (always rebuilt) ---
 # The hello world and its siblings that link more of the standard library
-# (bench/cmd/floor/NAME, as bench/.peers/bin/hello-NAME) are built alike.
+# (bench/cmd/floor with the build tag floor_NAME, as
+# bench/.peers/bin/hello-NAME) are built alike.
 (cd "$here" && go build -o "$peers/bin/bench" . \
   && go build -trimpath -ldflags='-s -w' -o "$peers/bin/hello" ./cmd/hello \
-  && for p in net tls nethttp; do go build -trimpath -ldflags='-s -w' -o "$peers/bin/hello-$p" "./cmd/floor/$p" || exit; done)
+  && for p in net tls nethttp; do go build -trimpath -ldflags='-s -w' -tags "floor_$p" -o "$peers/bin/hello-$p" ./cmd/floor || exit; done)
 # The command the tools start: C when a C compiler can link it statically (it
 # starts in a fraction of a millisecond), else the same program in Go.
 if command -v gcc >/dev/null && gcc -static -O2 -s -o "$peers/bin/stamp" "$here/cstamp/stamp.c" 2>/dev/null; then

@@ -1,0 +1,11 @@
+//go:build floor_net
+
+package main
+
+import "net"
+
+func link(args []string) {
+	if c, err := net.Dial("tcp", args[1]); err == nil {
+		_ = c.Close()
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !floor_net && !floor_tls && !floor_nethttp
+
+package main
+
+func link([]string) {}
