@@ -198,6 +198,32 @@ func TestWaitWakesWhenPortListens(t *testing.T) {
 	}
 }
 
+// Targets refused on one address (auto mode's three signals to one
+// Collector) share the lookups, and every one of them wakes.
+func TestWaitWakesEveryTargetOnOneAddress(t *testing.T) {
+	addr := freeAddr(t, "tcp4", "127.0.0.1")
+	attempts := make([]atomic.Int32, 3)
+	var targets []Checker
+	for i := range attempts {
+		targets = append(targets, countingTCP(t, addr, &attempts[i]))
+	}
+	opened := listenAfter(t, 200*time.Millisecond, "tcp4", addr)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	err := Wait(ctx, targets, slowOpts())
+	if ln := <-opened; ln != nil {
+		defer func() { _ = ln.Close() }()
+	}
+	if err != nil {
+		t.Fatalf("Wait: %v (the listener did not wake every target)", err)
+	}
+	for i := range attempts {
+		if have := attempts[i].Load(); have != 2 {
+			t.Errorf("target %d: attempts: have %d, want 2", i, have)
+		}
+	}
+}
+
 // A listener that wakes the wait but is still refused (as behind a
 // redirect the table can't see; here the check's own answer is a real
 // refusal kept from before) wakes it once, not on every read of the table.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -188,11 +189,13 @@ func Wait(ctx context.Context, targets []Checker, opt Options) error {
 	}
 	start := time.Now()
 	failed := make([]*NotReady, len(targets))
+	hub := newListenHub()
 	var wg sync.WaitGroup
 	for i, t := range targets {
-		wg.Go(func() { failed[i] = waitOne(ctx, t, opt, start) })
+		wg.Go(func() { failed[i] = waitOne(ctx, t, opt, start, hub) })
 	}
 	wg.Wait()
+	hub.close()
 	var werr WaitError
 	for _, f := range failed {
 		if f != nil {
@@ -209,7 +212,7 @@ func Wait(ctx context.Context, targets []Checker, opt Options) error {
 // at info level; every attempt is logged at debug level.
 const infoEvery = 5 * time.Second
 
-func waitOne(ctx context.Context, t Checker, opt Options, start time.Time) *NotReady {
+func waitOne(ctx context.Context, t Checker, opt Options, start time.Time, hub *listenHub) *NotReady {
 	log := opt.Log.With().Str("target", t.String()).Str("proto", Proto(t)).Logger()
 	// Checkers log what only they know (which address answered) at debug
 	// level through the context's logger.
@@ -220,16 +223,15 @@ func waitOne(ctx context.Context, t Checker, opt Options, start time.Time) *NotR
 		lastMsg  string
 		lastInfo time.Time
 		timer    *time.Timer
-		listen   *listenWatch // opened at the first refusal by a loopback address
-		opened   bool
-		watching bool // the last attempt was refused by listen.addr
+		// The loopback address the last attempt was refused on, if
+		// watching, and the listeners seen on it (see listen.go).
+		watching bool
+		refused  netip.AddrPort
+		seen     map[uint64]bool
 	)
-	defer func() { listen.close() }()
 	for attempt := 1; ; attempt++ {
 		if watching {
-			// What listens before the attempt can't be what the attempt
-			// missed.
-			watching = listen.note(listen.addr)
+			watching = hub.note(refused, seen)
 		}
 		err := checkOnce(ctx, t, opt.AttemptTimeout)
 		if err == nil {
@@ -248,17 +250,14 @@ func waitOne(ctx context.Context, t Checker, opt Options, start time.Time) *NotR
 		}
 		if addr, ok := refusedLoopback(err); !ok {
 			watching = false
-		} else {
-			if !opened {
-				listen, opened = newListenWatch(), true
-			}
-			if listen != nil && (!watching || listen.addr != addr) {
-				if watching = listen.note(addr); watching {
-					log.Debug().Stringer("addr", addr).Msg("watching for a listener")
-				}
+		} else if !watching || addr != refused {
+			refused, seen = addr, map[uint64]bool{}
+			if watching = hub.note(addr, seen); watching {
+				log.Debug().Stringer("addr", addr).Msg("watching for a listener")
 			}
 		}
-		delay = opt.Backoff.Next(delay, time.Since(start))
+		elapsed := time.Since(start)
+		delay = opt.Backoff.Next(delay, elapsed)
 		next := opt.Backoff.Jittered(delay, opt.Rand())
 		now := time.Now()
 		ev := log.Debug()
@@ -280,7 +279,7 @@ func waitOne(ctx context.Context, t Checker, opt Options, start time.Time) *NotR
 			timer.Reset(next)
 		}
 		if watching {
-			if !listen.sleep(ctx, timer.C, listenPoll(delay)) {
+			if !hub.sleep(ctx, timer.C, refused, seen, listenPoll(delay, elapsed < opt.Backoff.Hold)) {
 				return &NotReady{Target: t, Attempts: attempt, Err: err}
 			}
 			continue
