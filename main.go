@@ -10,6 +10,7 @@ import (
 	stdlog "log"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -175,6 +176,12 @@ func (c *cli) Validate() error {
 }
 
 func main() {
+	// otelwait waits on sockets and timers; one P spares the wake-ups of
+	// an idle second one (a third of the CPU of a long wait, measured),
+	// unless the environment asks for more.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 	// The command gets the environment exactly as otelwait got it.
 	env := os.Environ()
 	unsetEmpty(env)
