@@ -228,6 +228,8 @@ func waitOne(ctx context.Context, t Checker, opt Options, start time.Time, hub *
 		watching bool
 		refused  netip.AddrPort
 		seen     map[uint64]bool
+		// The kernel's table could not be read, which was logged.
+		unwatched bool
 	)
 	for attempt := 1; ; attempt++ {
 		if watching {
@@ -254,6 +256,9 @@ func waitOne(ctx context.Context, t Checker, opt Options, start time.Time, hub *
 			refused, seen = addr, map[uint64]bool{}
 			if watching = hub.note(addr, seen); watching {
 				log.Debug().Stringer("addr", addr).Msg("watching for a listener")
+			} else if !unwatched {
+				unwatched = true
+				log.Debug().Stringer("addr", addr).Msg("no listener lookup here: retrying on the schedule")
 			}
 		}
 		elapsed := time.Since(start)
