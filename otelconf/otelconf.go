@@ -407,26 +407,16 @@ func (r *resolver) readFile(name string) ([]byte, error) {
 
 // jvmOptions collects the JVM options in the order the JVM applies them.
 func (r *resolver) jvmOptions() ([]option, error) {
-	var opts []option
-	if v, ok := r.getenvC("JAVA_TOOL_OPTIONS"); ok {
-		toks, err := splitOptionsVar(v)
-		if err != nil {
-			return nil, fmt.Errorf("JAVA_TOOL_OPTIONS: %w: the jvm refuses to start", err)
-		}
-		for _, t := range toks {
-			opts = append(opts, option{text: t, src: srcJavaToolOptions})
-		}
+	opts, err := r.envOptions(srcJavaToolOptions, "the jvm")
+	if err != nil {
+		return nil, err
 	}
-	if v, ok := r.getenvC("JDK_JAVA_OPTIONS"); ok {
-		toks, err := splitOptionsVar(v)
-		if err != nil {
-			return nil, fmt.Errorf("JDK_JAVA_OPTIONS: %w: the java launcher refuses to start", err)
-		}
-		args := make([]option, len(toks))
-		for i, t := range toks {
-			args[i] = option{text: t, src: srcJDKJavaOptions}
-		}
-		before, main, _ := r.walkLauncher(args)
+	launcher, err := r.envOptions(srcJDKJavaOptions, "the java launcher")
+	if err != nil {
+		return nil, err
+	}
+	if launcher != nil {
+		before, main, _ := r.walkLauncher(launcher)
 		if main != "" {
 			r.warn("JDK_JAVA_OPTIONS names %q, a main class, jar or module: the java launcher refuses to start", main)
 		}
@@ -447,14 +437,28 @@ func (r *resolver) jvmOptions() ([]option, error) {
 			}
 		}
 	}
-	if v, ok := r.getenvC("_JAVA_OPTIONS"); ok {
-		toks, err := splitOptionsVar(v)
-		if err != nil {
-			return nil, fmt.Errorf("_JAVA_OPTIONS: %w: the jvm refuses to start", err)
-		}
-		for _, t := range toks {
-			opts = append(opts, option{text: t, src: srcJavaOptions})
-		}
+	late, err := r.envOptions(srcJavaOptions, "the jvm")
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, late...), nil
+}
+
+// envOptions splits the options in the environment variable named by src
+// (nil if it is unset, non-nil if set, even to nothing); a value the JVM
+// can't split is an error naming who refuses to start.
+func (r *resolver) envOptions(src Source, refuser string) ([]option, error) {
+	v, ok := r.getenvC(string(src))
+	if !ok {
+		return nil, nil
+	}
+	toks, err := splitOptionsVar(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %s refuses to start", src, err, refuser)
+	}
+	opts := make([]option, len(toks))
+	for i, t := range toks {
+		opts[i] = option{text: t, src: src}
 	}
 	return opts, nil
 }

@@ -195,23 +195,24 @@ scan:
 // and -Dkey alone sets key to the empty string. ok is false when opt is not a -D option or
 // its key is empty.
 func parseDefine(opt string) (key, value string, ok bool) {
-	rest, found := strings.CutPrefix(opt, "-D")
-	if !found {
-		return "", "", false
-	}
-	key, value, _ = strings.Cut(rest, "=")
-	return key, value, key != ""
+	return cutOption(opt, "-D")
 }
 
 // parseJavaagent parses -javaagent:<jar>[=<options>] as the JVM's instrument library does: the
 // jar path ends at the first '='.
 func parseJavaagent(opt string) (jar, args string, ok bool) {
-	rest, found := strings.CutPrefix(opt, "-javaagent:")
+	return cutOption(opt, "-javaagent:")
+}
+
+// cutOption splits prefix NAME[=VALUE] at the first '='; ok is false when opt does not start
+// with prefix or NAME is empty.
+func cutOption(opt, prefix string) (name, value string, ok bool) {
+	rest, found := strings.CutPrefix(opt, prefix)
 	if !found {
 		return "", "", false
 	}
-	jar, args, _ = strings.Cut(rest, "=")
-	return jar, args, jar != ""
+	name, value, _ = strings.Cut(rest, "=")
+	return name, value, name != ""
 }
 
 // property is one key=value pair, with the key as written.
