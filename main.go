@@ -132,8 +132,8 @@ func (c *cli) Validate() error {
 	if err != nil {
 		return fmt.Errorf("--http-status: %w", err)
 	}
-	tls := probe.TLS{CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile, ServerName: c.ServerName, InsecureSkipVerify: c.Insecure}
-	if _, err := tls.Config(); err != nil {
+	tls, err := probe.TLS{CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile, ServerName: c.ServerName, InsecureSkipVerify: c.Insecure}.Load()
+	if err != nil {
 		return err
 	}
 	for _, t := range c.TCP {

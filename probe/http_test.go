@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"encoding/pem"
 	"google.golang.org/grpc"
+	"os"
+	"path/filepath"
 )
 
 func TestHTTP503Then200(t *testing.T) {
@@ -206,5 +209,43 @@ func TestParseStatusSet(t *testing.T) {
 		if _, err := ParseStatusSet(in); err == nil {
 			t.Errorf("%q: have nil, want an error", in)
 		}
+	}
+}
+
+// A CA file replaces the system roots; Load reads it once, and the targets
+// built from what it returns need the file no more.
+func TestHTTPSWithCAFileLoadedOnce(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	block := &pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}
+	if err := os.WriteFile(ca, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := NewHTTP(srv.URL, HTTPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.Check(t.Context()); err == nil {
+		t.Fatal("Check with the system roots: have nil, want a verification error")
+	}
+	loaded, err := TLS{CAFile: ca}.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(ca); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		c, err := NewHTTP(srv.URL, HTTPOptions{TLS: loaded})
+		if err != nil {
+			t.Fatalf("NewHTTP after the CA file is gone: %v", err)
+		}
+		if err := c.Check(t.Context()); err != nil {
+			t.Fatalf("Check with the CA file's root: %v", err)
+		}
+	}
+	if _, err := (TLS{CAFile: ca}).Load(); err == nil {
+		t.Error("Load of a missing CA file: have nil, want an error")
 	}
 }

@@ -19,12 +19,30 @@ type TLS struct {
 	CertFile, KeyFile  string // client certificate and key, both or neither
 	ServerName         string // overrides the name checked in the server's certificate
 	InsecureSkipVerify bool
+
+	loaded *tls.Config // set by Load
 }
 
-// Config loads the files named by t into a tls.Config. It is called once per
-// target, when the target is parsed, so a missing or malformed file is a
-// usage error rather than a reason to keep waiting.
+// Load reads the files named by t, so that a missing or malformed file is a
+// usage error before any waiting starts, and returns t holding the result:
+// the targets built with it then share those bytes instead of reading the
+// files again.
+func (t TLS) Load() (TLS, error) {
+	cfg, err := t.Config()
+	if err != nil {
+		return t, err
+	}
+	t.loaded = cfg
+	return t, nil
+}
+
+// Config returns a tls.Config of its own for one target: a copy of what
+// Load read, or else loaded from the files named by t. Targets call it when
+// they are parsed, never while waiting.
 func (t TLS) Config() (*tls.Config, error) {
+	if t.loaded != nil {
+		return t.loaded.Clone(), nil
+	}
 	cfg := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		ServerName:         t.ServerName,
