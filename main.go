@@ -10,8 +10,10 @@ import (
 	stdlog "log"
 	"os"
 	"os/signal"
+	"reflect"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -55,13 +57,15 @@ Exit codes: 0 ready (or the command's own code), 1 --check failed, 2 usage,
 128+n stopped by signal n.`
 
 // cli is otelwait's command line. Every option can also be set from the
-// environment variable named in its env tag; list options take
-// comma-separated values there (headers: one per line).
+// environment variable named in its env tag. A target option's value, on
+// the command line or in its variable, holds one target or several
+// separated by commas (see splitList); headers are one per line in their
+// variable.
 type cli struct {
-	TCP  []string `name:"tcp" placeholder:"HOST:PORT" env:"OTELWAIT_TCP" group:"Targets (repeatable; all must be ready)" help:"Ready when a TCP connection is accepted."`
-	GRPC []string `name:"grpc" placeholder:"[grpc[s]://]HOST:PORT[/SERVICE]" env:"OTELWAIT_GRPC" group:"Targets (repeatable; all must be ready)" help:"Ready when grpc.health.v1 reports SERVICE (default: the whole server) SERVING; grpcs uses TLS."`
-	HTTP []string `name:"http" placeholder:"URL" env:"OTELWAIT_HTTP" group:"Targets (repeatable; all must be ready)" help:"Ready when a GET answers with an accepted status (2xx by default; never 503)."`
-	OTLP []string `name:"otlp" placeholder:"URL" env:"OTELWAIT_OTLP" group:"Targets (repeatable; all must be ready)" help:"Ready when the OTLP receiver accepts an empty export: http[s]://HOST:PORT[/v1/SIGNAL] for OTLP/HTTP, grpc[s]://HOST:PORT[/SIGNAL] for OTLP/gRPC. With no targets at all, otelwait waits where the Java agent will export (see --explain)."`
+	TCP  []string `name:"tcp" placeholder:"HOST:PORT" type:"list" env:"OTELWAIT_TCP" group:"Targets (repeatable; all must be ready)" help:"Ready when a TCP connection is accepted."`
+	GRPC []string `name:"grpc" placeholder:"[grpc[s]://]HOST:PORT[/SERVICE]" type:"list" env:"OTELWAIT_GRPC" group:"Targets (repeatable; all must be ready)" help:"Ready when grpc.health.v1 reports SERVICE (default: the whole server) SERVING; grpcs uses TLS."`
+	HTTP []string `name:"http" placeholder:"URL" type:"urls" env:"OTELWAIT_HTTP" group:"Targets (repeatable; all must be ready)" help:"Ready when a GET answers with an accepted status (2xx by default; never 503)."`
+	OTLP []string `name:"otlp" placeholder:"URL" type:"urls" env:"OTELWAIT_OTLP" group:"Targets (repeatable; all must be ready)" help:"Ready when the OTLP receiver accepts an empty export: http[s]://HOST:PORT[/v1/SIGNAL] for OTLP/HTTP, grpc[s]://HOST:PORT[/SIGNAL] for OTLP/gRPC. With no targets at all, otelwait waits where the Java agent will export (see --explain)."`
 
 	HTTPStatus string   `name:"http-status" default:"200-299" placeholder:"CODES" env:"OTELWAIT_HTTP_STATUS" group:"HTTP and OTLP" help:"Statuses that mean ready for --http: codes and ranges, e.g. 200-299,301."`
 	Header     []string `name:"http-header" placeholder:"'NAME: VALUE'" sep:"none" env:"OTELWAIT_HTTP_HEADER" group:"HTTP and OTLP" help:"Header sent with every --http and --otlp probe (gRPC metadata for OTLP/gRPC); repeatable (one per line in the environment variable)."`
@@ -75,12 +79,12 @@ type cli struct {
 	Timeout        time.Duration `name:"timeout" default:"60s" env:"OTELWAIT_TIMEOUT" group:"Waiting" help:"Give up after this long (exit 124); 0 waits forever."`
 	AttemptTimeout time.Duration `name:"attempt-timeout" default:"2s" env:"OTELWAIT_ATTEMPT_TIMEOUT" group:"Waiting" help:"Bound on one attempt (never longer than --timeout)."`
 	Interval       time.Duration `name:"interval" default:"40ms" env:"OTELWAIT_INTERVAL" group:"Waiting" help:"Delay between attempts for the first 3s of the wait (plus up to 10% jitter)."`
-	MaxInterval    time.Duration `name:"max-interval" default:"300ms" env:"OTELWAIT_MAX_INTERVAL" group:"Waiting" help:"The delay then grows by half per attempt up to this (plus up to 10% jitter)."`
-	FailOpen       bool          `name:"fail-open" env:"OTELWAIT_FAIL_OPEN" group:"Waiting" help:"On timeout, warn and start COMMAND anyway (exit 0 without one)."`
+	MaxInterval    time.Duration `name:"max-interval" default:"300ms" env:"OTELWAIT_MAX_INTERVAL" group:"Waiting" help:"The delay then grows by half per attempt up to this or --interval, whichever is longer (plus up to 10% jitter)."`
+	FailOpen       bool          `name:"fail-open" env:"OTELWAIT_FAIL_OPEN" group:"Waiting" help:"On timeout, warn and start COMMAND anyway (exit 0 without one); no effect with --check."`
 	Check          bool          `name:"check" env:"OTELWAIT_CHECK" group:"Waiting" help:"Try each target once and exit 0 if all are ready, 1 if not (for HEALTHCHECK); takes no COMMAND."`
 
-	Install string `name:"install" placeholder:"PATH" type:"path" help:"Copy this binary to PATH (into it, if a directory) and exit: for an initContainer that shares otelwait with the app through an emptyDir."`
-	Explain bool   `name:"explain" env:"OTELWAIT_EXPLAIN" help:"Print what otelwait would wait for, and where each setting came from, then exit 0."`
+	Install *string `name:"install" placeholder:"PATH" help:"Copy this binary to PATH (into it, if a directory) and exit: for an initContainer that shares otelwait with the app through an emptyDir."`
+	Explain bool    `name:"explain" env:"OTELWAIT_EXPLAIN" help:"Print what otelwait would wait for, and where each setting came from, then exit 0."`
 
 	LogLevel  string      `name:"log-level" default:"info" enum:"debug,info,warn,error" env:"OTELWAIT_LOG_LEVEL" help:"debug, info, warn or error."`
 	LogFormat string      `name:"log-format" default:"auto" enum:"auto,console,json" env:"OTELWAIT_LOG_FORMAT" help:"auto (console on a terminal, JSON otherwise), console or json."`
@@ -107,26 +111,23 @@ func (c *cli) Validate() error {
 	if len(c.Command) > 0 && c.Command[0] == "--" {
 		c.Command = c.Command[1:]
 	}
-	if c.Install != "" {
-		if len(c.Command) > 0 || len(c.TCP)+len(c.GRPC)+len(c.HTTP)+len(c.OTLP) > 0 {
-			return errors.New("--install takes no targets and no command")
+	if c.Install != nil {
+		if *c.Install == "" {
+			return &probe.HintError{Err: errors.New("--install: empty path"), Hint: "name the file or directory to copy otelwait to, e.g. --install /opt/otelwait"}
+		}
+		if len(c.Command) > 0 || len(c.TCP)+len(c.GRPC)+len(c.HTTP)+len(c.OTLP) > 0 || c.Check || c.Explain {
+			return errors.New("--install goes alone: no targets, command, --check or --explain")
 		}
 		return nil
 	}
 	if c.Timeout < 0 || c.AttemptTimeout <= 0 || c.Interval <= 0 || c.MaxInterval <= 0 {
 		return errors.New("--timeout can't be negative; --attempt-timeout, --interval and --max-interval must be positive")
 	}
-	if c.MaxInterval < c.Interval {
-		return fmt.Errorf("--max-interval %s is shorter than --interval %s", c.MaxInterval, c.Interval)
-	}
 	if c.Check && len(c.Command) > 0 {
 		return &probe.HintError{
 			Err:  errors.New("--check takes no command"),
 			Hint: "use --check alone as a health check, or drop it to wait and then run the command",
 		}
-	}
-	if c.Check && c.FailOpen {
-		return errors.New("--check and --fail-open don't go together")
 	}
 	accept, err := probe.ParseStatusSet(c.HTTPStatus)
 	if err != nil {
@@ -135,6 +136,14 @@ func (c *cli) Validate() error {
 	tls, err := probe.TLS{CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile, ServerName: c.ServerName, InsecureSkipVerify: c.Insecure}.Load()
 	if err != nil {
 		return err
+	}
+	for _, o := range []struct {
+		flag    string
+		targets []string
+	}{{"--tcp", c.TCP}, {"--grpc", c.GRPC}, {"--http", c.HTTP}, {"--otlp", c.OTLP}} {
+		if err := checkEmpty(o.flag, o.targets); err != nil {
+			return err
+		}
 	}
 	for _, t := range c.TCP {
 		p, err := probe.NewTCP(t)
@@ -222,11 +231,109 @@ func newParser(c *cli, stdout, stderr io.Writer) *kong.Kong {
 		kong.Description(description),
 		kong.Writers(stdout, stderr),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
+		kong.Help(help),
+		kong.NamedMapper("list", listMapper(false)),
+		kong.NamedMapper("urls", listMapper(true)),
 	)
 	if err != nil {
 		panic(err) // the struct is wrong: a bug, not input
 	}
 	return parser
+}
+
+// help is kong's help with the usage line in the order otelwait reads its
+// arguments: kong puts [flags] last, but flags after the command are the
+// command's.
+func help(o kong.HelpOptions, ctx *kong.Context) error {
+	var b strings.Builder
+	out := ctx.Stdout
+	ctx.Stdout = &b
+	err := kong.DefaultHelpPrinter(o, ctx)
+	ctx.Stdout = out
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(out, strings.Replace(b.String(), " [<command> ...] [flags]", " [flags] [--] [<command> ...]", 1))
+	return err
+}
+
+// listMapper parses a target option's value into its targets (see
+// splitList), appending them: the option may also be repeated.
+func listMapper(urls bool) kong.MapperFunc {
+	return func(ctx *kong.DecodeContext, target reflect.Value) error {
+		var s string
+		if err := ctx.Scan.PopValueInto("targets", &s); err != nil {
+			return err
+		}
+		for _, it := range splitList(s, urls) {
+			target.Set(reflect.Append(target, reflect.ValueOf(it)))
+		}
+		return nil
+	}
+}
+
+// splitList splits one value of a target option into targets: commas
+// separate them and spaces around them don't count, as in
+// OTELWAIT_TCP="db:5432, cache:6379". In a list of URLs, a comma separates
+// only where the next URL begins (",http://…") or at the end, so a comma inside a URL,
+// as in ?a=1,2, needs no escaping; elsewhere "\," is a comma that
+// separates nothing. Empty targets are kept, for Validate to refuse: kong
+// would quote the whole value of a variable in a mapper's error, and a URL
+// may hold a secret.
+func splitList(s string, urls bool) []string {
+	var items []string
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && i+1 < len(s) && s[i+1] == ',':
+			b.WriteByte(',')
+			i++
+		case s[i] == ',' && (!urls || startsURL(s[i+1:]) || strings.TrimSpace(s[i+1:]) == ""):
+			items = append(items, b.String())
+			b.Reset()
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	items = append(items, b.String())
+	for i, it := range items {
+		items[i] = strings.TrimSpace(it)
+	}
+	return items
+}
+
+// checkEmpty refuses an empty target: --tcp "$ADDR" with ADDR unset must
+// not quietly turn into auto mode, nor "a,,b" into two targets.
+func checkEmpty(flag string, targets []string) error {
+	switch {
+	case !slices.Contains(targets, ""):
+		return nil
+	case len(targets) == 1:
+		return &probe.HintError{
+			Err:  fmt.Errorf("%s: empty target", flag),
+			Hint: fmt.Sprintf(`is a variable unset, as in %s "$ADDR"? with no targets at all, otelwait waits where the Java agent exports`, flag),
+		}
+	}
+	return &probe.HintError{
+		Err:  fmt.Errorf("%s: empty target in a list", flag),
+		Hint: "two commas in a row, or one at the end?",
+	}
+}
+
+// startsURL reports whether s, after spaces, begins with a URL scheme (a
+// letter, then letters, digits, "+", "-" or ".") and "://".
+func startsURL(s string) bool {
+	scheme, _, ok := strings.Cut(strings.TrimLeft(s, " \t\r\n"), "://")
+	if !ok || scheme == "" {
+		return false
+	}
+	for i, c := range []byte(scheme) {
+		letter := 'a' <= c|0x20 && c|0x20 <= 'z'
+		if !letter && (i == 0 || !('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return true
 }
 
 // run is otelwait; it returns the exit code, unless it execs the command
@@ -238,8 +345,8 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 		return usage(stderr, err)
 	}
 	var err error
-	if c.Install != "" {
-		path, err := exec.InstallSelf(c.Install)
+	if c.Install != nil {
+		path, err := exec.InstallSelf(*c.Install)
 		if err != nil {
 			fmt.Fprintf(stderr, "otelwait: %v\n", err)
 			return exitUsage
@@ -271,7 +378,7 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 
 	var cmd exec.Cmd
 	if len(c.Command) > 0 {
-		if cmd, err = exec.Resolve(c.Command, os.Getenv("PATH")); err != nil {
+		if cmd, err = exec.Resolve(c.Command, exec.SearchPath(os.LookupEnv("PATH"))); err != nil {
 			fmt.Fprintf(stderr, "otelwait: %v\n", err)
 			if errors.Is(err, exec.ErrNotFound) {
 				return exitNotFound
@@ -286,7 +393,9 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	defer cancel()
 
 	backoff := probe.DefaultBackoff
-	backoff.Initial, backoff.Max = c.Interval, c.MaxInterval
+	// The delay never shrinks: --interval 500ms alone is a schedule of
+	// 500ms, not a conflict with the default --max-interval.
+	backoff.Initial, backoff.Max = c.Interval, max(c.MaxInterval, c.Interval)
 	opt := probe.Options{
 		Backoff:        backoff,
 		AttemptTimeout: c.AttemptTimeout,

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,5 +46,32 @@ func TestDefaultsMatchBackoff(t *testing.T) {
 	}
 	for name := range want {
 		t.Errorf("no --%s flag", name)
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		urls bool
+		want []string
+	}{
+		{"a:1", false, []string{"a:1"}},
+		{" a:1 ,\tb:2\n", false, []string{"a:1", "b:2"}},
+		{"", false, []string{""}},
+		{"a:1,,b:2", false, []string{"a:1", "", "b:2"}},
+		{"a:1,", false, []string{"a:1", ""}},
+		{`a\,b,c`, false, []string{"a,b", "c"}},
+		{`a\b`, false, []string{`a\b`}},
+		{"http://h/a,b?x=1,2", true, []string{"http://h/a,b?x=1,2"}},
+		{"http://h/, HTTPS://k/,grpc+x-1.2://m", true, []string{"http://h/", "HTTPS://k/", "grpc+x-1.2://m"}},
+		{"http://h/a,1x://k", true, []string{"http://h/a,1x://k"}},
+		{"http://h/a,://k", true, []string{"http://h/a,://k"}},
+		{"http://h/a, ", true, []string{"http://h/a", ""}},
+		{`http://h/a\,grpc://k`, true, []string{"http://h/a,grpc://k"}},
+	} {
+		have := splitList(tc.in, tc.urls)
+		if !slices.Equal(have, tc.want) {
+			t.Errorf("splitList(%q, %v): have %q, want %q", tc.in, tc.urls, have, tc.want)
+		}
 	}
 }
