@@ -19,6 +19,12 @@ import (
 // command line's fill in what it leaves unset (a CA the JVM trusts through
 // its own trust store, say).
 func autoTargets(env, command []string, cli probe.OTLPOptions) (otelconf.Plan, []probe.Checker, error) {
+	// Checked here, so that a mistake in them is blamed on them, not on an
+	// endpoint; header problems in the agent's settings are reported by
+	// Resolve, naming the setting.
+	if _, _, err := probe.ParseHeaders(cli.Header); err != nil {
+		return otelconf.Plan{}, nil, fmt.Errorf("--http-header: %w", err)
+	}
 	plan, err := otelconf.Resolve(otelconf.Input{
 		Env:  env,
 		Args: command,
@@ -50,7 +56,7 @@ func autoTargets(env, command []string, cli probe.OTLPOptions) (otelconf.Plan, [
 		}
 		t, err := probe.NewOTLPEndpoint(d.Protocol.Value, d.Endpoint.Value, string(d.Signal), opt)
 		if err != nil {
-			return plan, nil, fmt.Errorf("%s endpoint %q (%s): %w", d.Signal, d.Endpoint.Value, d.Endpoint.Source, err)
+			return plan, nil, fmt.Errorf("%s endpoint %q (%s): %w", d.Signal, otelconf.RedactURL(d.Endpoint.Value), d.Endpoint.Source, err)
 		}
 		targets = append(targets, t)
 	}
@@ -88,7 +94,8 @@ func declarativeError(p *otelconf.Plan) error {
 }
 
 // explain prints the plan: every target and, in auto mode, every setting
-// with where it came from. Header values are redacted.
+// with where it came from. Header values, URL passwords and query values are
+// redacted.
 func explain(w io.Writer, c *cli) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	defer func() { _ = tw.Flush() }()
@@ -108,7 +115,7 @@ func explain(w io.Writer, c *cli) {
 			fmt.Fprintf(tw, "\n%s\tover OTLP\n", d.Signal)
 			row := func(name string, v otelconf.Value) {
 				if v.Source != "" {
-					fmt.Fprintf(tw, "  %s\t%s\t%s\n", name, v.Value, v.Source)
+					fmt.Fprintf(tw, "  %s\t%s\t%s\n", name, otelconf.RedactURL(v.Value), v.Source)
 				}
 			}
 			row("protocol", d.Protocol)
@@ -136,7 +143,7 @@ func explain(w io.Writer, c *cli) {
 		fmt.Fprintf(tw, "  --%s\t%s\n", strings.SplitN(probe.Proto(t), "/", 2)[0], t)
 	}
 	if len(c.Command) > 0 {
-		if cmd, err := exec.Resolve(c.Command, os.Getenv("PATH")); err != nil {
+		if cmd, err := exec.Resolve(c.Command, exec.SearchPath(os.LookupEnv("PATH"))); err != nil {
 			fmt.Fprintf(tw, "command:\t%v\n", err)
 		} else {
 			fmt.Fprintf(tw, "command:\t%s\n", cmd.Path)

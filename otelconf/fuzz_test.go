@@ -96,7 +96,10 @@ func FuzzParseEndpoint(f *testing.F) {
 		if err != nil || again != e {
 			t.Errorf("parseEndpoint(%q) = %#v; its String %q gives %#v, %v", s, e, e.String(), again, err)
 		}
-		_ = redactUserinfo(e.String())
+		red, err := parseEndpoint(RedactURL(e.String()))
+		if err != nil || red.host != e.host || red.port != e.port || red.path != e.path {
+			t.Errorf("RedactURL(%q) = %q: host, port or path changed (%v)", e.String(), RedactURL(e.String()), err)
+		}
 	})
 }
 

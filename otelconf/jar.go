@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -23,6 +24,39 @@ const maxManifest = 1 << 20
 type manifest struct {
 	version string // Implementation-Version
 	premain string // Premain-Class
+	// agentClass is true when the jar holds the upstream agent's entry class, as every
+	// distribution that wraps it does.
+	agentClass bool
+}
+
+// upstreamAgentClass is the upstream agent's Premain-Class, and its class file in the jar.
+const (
+	upstreamAgentClass     = "io.opentelemetry.javaagent.OpenTelemetryAgent"
+	upstreamAgentClassFile = "io/opentelemetry/javaagent/OpenTelemetryAgent.class"
+)
+
+// distributionAgents are the Premain-Class of distributions that start the upstream agent
+// from their own class: Splunk's (signalfx/splunk-otel-java, agent/build.gradle.kts) and
+// Elastic's EDOT Java (elastic/elastic-otel-java, agent/build.gradle.kts). Grafana's
+// distribution keeps the upstream class (grafana/grafana-opentelemetry-java, agent/build.gradle).
+var distributionAgents = []string{
+	"com.splunk.opentelemetry.javaagent.SplunkAgent",
+	"co.elastic.otel.agent.ElasticAgent",
+}
+
+// isOTel reports whether the jar is the OpenTelemetry agent or a distribution of it: its
+// Premain-Class is the upstream agent's (or another class of its package), a known
+// distribution's, or any class in a jar that also holds the upstream agent's entry class.
+func (m manifest) isOTel() bool {
+	return strings.HasPrefix(m.premain, "io.opentelemetry.javaagent.") || m.agentClass || slices.Contains(distributionAgents, m.premain)
+}
+
+// upstream reports whether the jar starts as the upstream agent does, so that its
+// Implementation-Version is the upstream version that decides the defaults. A distribution's
+// own Premain-Class comes with its own version numbers (Splunk's read
+// "splunk-2.x-otel-2.y") and its own defaults.
+func (m manifest) upstream() bool {
+	return strings.HasPrefix(m.premain, "io.opentelemetry.javaagent.")
 }
 
 // errNoReaderAt means the opened file cannot be read at random offsets, so the jar is not read:
@@ -49,23 +83,31 @@ func readManifest(open func(string) (fs.File, error), path string) (manifest, er
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return manifest{}, fmt.Errorf("reading jar: %w", err)
 	}
+	var mf *zip.File
+	var m manifest
 	for _, zf := range zr.File {
-		if !strings.EqualFold(zf.Name, "META-INF/MANIFEST.MF") {
-			continue
+		switch {
+		case zf.Name == upstreamAgentClassFile:
+			m.agentClass = true
+		case mf == nil && strings.EqualFold(zf.Name, "META-INF/MANIFEST.MF"):
+			mf = zf
 		}
-		rc, err := zf.Open()
-		if err != nil {
-			return manifest{}, fmt.Errorf("reading manifest: %w", err)
-		}
-		data, err := io.ReadAll(io.LimitReader(rc, maxManifest))
-		rc.Close()
-		if err != nil {
-			return manifest{}, fmt.Errorf("reading manifest: %w", err)
-		}
-		attrs := parseManifest(data)
-		return manifest{version: attrs["implementation-version"], premain: attrs["premain-class"]}, nil
 	}
-	return manifest{}, errors.New("no META-INF/MANIFEST.MF in the jar")
+	if mf == nil {
+		return manifest{}, errors.New("no META-INF/MANIFEST.MF in the jar")
+	}
+	rc, err := mf.Open()
+	if err != nil {
+		return manifest{}, fmt.Errorf("reading manifest: %w", err)
+	}
+	data, err := io.ReadAll(io.LimitReader(rc, maxManifest))
+	rc.Close()
+	if err != nil {
+		return manifest{}, fmt.Errorf("reading manifest: %w", err)
+	}
+	attrs := parseManifest(data)
+	m.version, m.premain = attrs["implementation-version"], attrs["premain-class"]
+	return m, nil
 }
 
 // parseManifest returns the main section of a jar manifest, names lower-cased: "Name: value"

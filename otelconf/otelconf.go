@@ -19,8 +19,11 @@
 //     http://localhost:4318/v1/{signal}; agent 1.x uses grpc to http://localhost:4317 and does
 //     not export logs.
 //
-// Keys compare normalised: system property and file keys lower-cased with '-' as '.', environment
-// names lower-cased with '_' as '.', so OTEL_EXPORTER_OTLP_ENDPOINT is otel.exporter.otlp.endpoint.
+// Keys compare normalised, as the SDK's DefaultConfigProperties has them: system property and
+// file keys lower-cased with '-' as '.', environment names lower-cased with '_' as '.', so
+// OTEL_EXPORTER_OTLP_ENDPOINT is otel.exporter.otlp.endpoint. The agent's own early settings,
+// otel.javaagent.enabled and otel.javaagent.configuration-file, are the exception: the agent
+// reads them by exact name (see lookupExact), so -DOTEL.JAVAAGENT.ENABLED=false disables nothing.
 // Then, per signal, a set per-signal key (otel.exporter.otlp.traces.endpoint) beats the generic
 // one (otel.exporter.otlp.endpoint) whatever their sources: a per-signal key in the properties
 // file beats a generic -D.
@@ -60,6 +63,24 @@
 //     value may contain '=' (an earlier version of that code, AgentArgUtil, skipped such options).
 //   - JDK_JAVA_OPTIONS is read by any java launcher that inherits the environment, so it counts
 //     also when argv[0] is a script that will run java.
+//   - Exporter names are case-sensitive: OTEL_TRACES_EXPORTER=OTLP (or None) makes the SDK throw
+//     ("Unrecognized value"), so nothing at all is exported. Resolve reports it as an error, like
+//     the other configurations the SDK rejects, rather than skipping the signal.
+//   - Agents 1.6 to 1.12 export no metrics unless otel.metrics.exporter is set (see setDefaults).
+//   - A generic http/protobuf endpoint whose path starts with "//" (http://c:4318//) is resolved
+//     as a network-path reference: the agent sends to http://v1/traces. Resolve follows it, with
+//     a warning.
+//   - A -javaagent jar that does not exist, or has no Premain-Class, stops the JVM from starting;
+//     Resolve warns. A readable jar that is not the OpenTelemetry agent (jmx_prometheus_javaagent)
+//     never decides the defaults (see chooseAgent).
+//
+// # The command
+//
+// java's own arguments are read when argv[0] is java, or env(1) running java (its NAME=VALUE
+// assignments, -i and -u change the environment the JVM sees). Anything else (a shell, a start
+// script, a build tool) is opaque: only the environment and the JVM option variables are read,
+// and java settings found in its arguments, or in variables such as JAVA_OPTS that only a script
+// passes on, are reported as warnings.
 package otelconf
 
 import (
@@ -73,7 +94,8 @@ import (
 
 // Input is everything the resolution reads.
 type Input struct {
-	// Env is the environment the JVM will see, in os.Environ form ("K=V").
+	// Env is the environment the command is run with, in os.Environ form ("K=V"). When the
+	// command is env(1), the JVM sees it as env changes it, and Resolve follows that.
 	Env []string
 	// Args is the command otelwait will exec, argv[0] first. It may be empty.
 	Args []string
@@ -209,11 +231,12 @@ func Resolve(in Input) (Plan, error) {
 	r := &resolver{in: in, seen: map[string]bool{}}
 	var plan Plan
 
+	r.command()
 	opts, err := r.jvmOptions()
 	if err != nil {
 		return Plan{}, err
 	}
-	sysprops := layer{}
+	sysprops := newLayer(false)
 	var agents []javaagent
 	for _, o := range opts {
 		if k, v, ok := parseDefine(o.text); ok {
@@ -222,7 +245,7 @@ func Resolve(in Input) (Plan, error) {
 				src = srcCommandLine
 			}
 			r.checkKeyForm(k, src)
-			sysprops[normProperty(k)] = entry{v, src, k}
+			sysprops.set(k, v, src)
 		} else if jar, args, ok := parseJavaagent(o.text); ok {
 			agents = append(agents, javaagent{jar: jar, args: args, src: o.src})
 		} else if file, ok := strings.CutPrefix(o.text, "-XX:VMOptionsFile="); ok {
@@ -230,8 +253,8 @@ func Resolve(in Input) (Plan, error) {
 		}
 	}
 	agent := r.chooseAgent(agents)
-	r.setDefaults(&plan, agent)
-	r.layers = []layer{r.agentArgs(agent), sysprops, r.envLayer()}
+	r.setDefaults(&plan, agent, agents)
+	r.layers = []*layer{r.agentArgs(agent), sysprops, r.envLayer()}
 
 	// EarlyInitAgentConfig.create: system properties and environment only, before anything else.
 	// An empty value counts as unset, as the specification says of every OTEL_ variable.
@@ -258,7 +281,7 @@ func Resolve(in Input) (Plan, error) {
 		}
 	}
 	if !declarative {
-		if v, ok := r.lookup("otel.javaagent.enabled"); ok && !strings.EqualFold(v.Value, "true") {
+		if v, ok := r.lookupExact("otel.javaagent.enabled"); ok && !strings.EqualFold(v.Value, "true") {
 			plan.Disabled = v
 		} else if v, ok := r.lookup("otel.sdk.disabled"); ok && strings.EqualFold(v.Value, "true") {
 			plan.Disabled = v
@@ -299,8 +322,28 @@ type entry struct {
 	key   string // as written
 }
 
-// layer maps normalised keys to values from one kind of source.
-type layer map[string]entry
+// layer holds the values from one kind of source, by normalised key for the SDK's settings
+// and by key as written for the agent's own, which it reads by exact name (see lookupExact).
+type layer struct {
+	env   bool             // keys are environment variable names
+	norm  map[string]entry // by normalised key; a later set wins
+	exact map[string]entry // by key as written; a later set wins
+}
+
+func newLayer(env bool) *layer {
+	return &layer{env: env, norm: map[string]entry{}, exact: map[string]entry{}}
+}
+
+// set records key=value from src.
+func (l *layer) set(key, value string, src Source) {
+	e := entry{value, src, key}
+	if l.env {
+		l.norm[normEnv(key)] = e
+	} else {
+		l.norm[normProperty(key)] = e
+	}
+	l.exact[key] = e
+}
 
 // option is a JVM or launcher argument with where it came from.
 type option struct {
@@ -320,8 +363,12 @@ type javaagent struct {
 // resolver carries one Resolve call's working state.
 type resolver struct {
 	in         Input
-	layers     []layer // highest precedence first
-	v1         bool    // agent 1.x defaults
+	env        []string // the environment the JVM sees: Input.Env, changed by env(1)
+	java       bool     // the command runs java, directly or through env(1)
+	javaArgs   []string // then, java's arguments
+	layers     []*layer // highest precedence first
+	v1         bool     // agent 1.x defaults
+	metricsOff bool     // agent 1.6 to 1.12: metrics not exported by default
 	defaultSrc Source
 	noArgFiles bool // --disable-@files seen
 	warnings   []string
@@ -340,7 +387,7 @@ func (r *resolver) warn(format string, args ...any) {
 // getenvC looks a variable up the way C's getenv does, as HotSpot and the launcher read
 // JAVA_TOOL_OPTIONS, JDK_JAVA_OPTIONS and _JAVA_OPTIONS: the first entry wins.
 func (r *resolver) getenvC(name string) (string, bool) {
-	for _, kv := range r.in.Env {
+	for _, kv := range r.env {
 		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
 			return v, true
 		}
@@ -350,11 +397,11 @@ func (r *resolver) getenvC(name string) (string, bool) {
 
 // envLayer is the environment as DefaultConfigProperties sees it: every variable, names
 // normalised; for a repeated name the last entry wins, as in Java's System.getenv map.
-func (r *resolver) envLayer() layer {
-	l := layer{}
-	for _, kv := range r.in.Env {
+func (r *resolver) envLayer() *layer {
+	l := newLayer(true)
+	for _, kv := range r.env {
 		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
-			l[normEnv(k)] = entry{v, Source("env " + k), k}
+			l.set(k, v, Source("env "+k))
 		}
 	}
 	return l
@@ -364,11 +411,47 @@ func (r *resolver) envLayer() layer {
 func (r *resolver) lookup(key string) (Value, bool) {
 	nk := normProperty(key)
 	for _, l := range r.layers {
-		if e, ok := l[nk]; ok {
-			return Value{Value: e.value, Source: e.src, Key: e.key}, true
+		if e, ok := l.norm[nk]; ok {
+			return e.toValue(), true
 		}
 	}
 	return Value{}, false
+}
+
+// lookupExact resolves one of the agent's own settings the way the agent reads it
+// (ConfigPropertiesUtil.getString and EarlyInitAgentConfig in opentelemetry-java-instrumentation,
+// ConfigurationFile for the file's path): the system property spelled exactly as key, then the
+// environment variable named by key upper-cased with '.' and '-' as '_', then the properties
+// file's exact key. Spellings that only normalise to key (-Dotel.javaagent.configuration.file,
+// -DOTEL.JAVAAGENT.ENABLED, otel_javaagent_enabled in the environment) are not read by the
+// agent: they are reported as warnings. The SDK's settings, by contrast, are read through
+// DefaultConfigProperties, which normalises every key: see lookup.
+func (r *resolver) lookupExact(key string) (Value, bool) {
+	var found Value
+	ok := false
+	for _, l := range r.layers {
+		name := key
+		if l.env {
+			name = envName(key)
+		}
+		if e, hit := l.exact[name]; hit && !ok {
+			found, ok = e.toValue(), true
+		}
+		if e, hit := l.norm[normProperty(key)]; hit && e.key != name {
+			r.warn("%s is not read: the agent reads this setting only as %s or %s, spelled exactly", e.toValue().describeKey(), key, envName(key))
+		}
+	}
+	return found, ok
+}
+
+// envName is the environment variable the agent reads for one of its own settings
+// (ConfigPropertiesUtil.toEnvVarName).
+func envName(key string) string {
+	return strings.NewReplacer(".", "_", "-", "_").Replace(strings.ToUpper(key))
+}
+
+func (e entry) toValue() Value {
+	return Value{Value: e.value, Source: e.src, Key: e.key}
 }
 
 // lookupEither returns the first of the keys that is set, as OtlpConfigUtil does for a
@@ -422,9 +505,9 @@ func (r *resolver) jvmOptions() ([]option, error) {
 		}
 		opts = append(opts, before...)
 	}
-	if len(r.in.Args) > 0 && filepath.Base(r.in.Args[0]) == "java" {
-		args := make([]option, len(r.in.Args)-1)
-		for i, a := range r.in.Args[1:] {
+	if r.java {
+		args := make([]option, len(r.javaArgs))
+		for i, a := range r.javaArgs {
 			args[i] = option{text: a, src: srcCommandLineArg}
 		}
 		before, main, app := r.walkLauncher(args)
@@ -534,15 +617,22 @@ func isWhiteSpaceOption(s string) bool {
 }
 
 // chooseAgent picks the OpenTelemetry agent among the -javaagent options, reading each jar's
-// manifest. It prefers a jar whose Premain-Class is the OpenTelemetry agent's, then one whose
-// name says opentelemetry or otel (vendor distributions), then the first. If the agent is loaded
-// twice, its second start returns before reading its arguments (AgentInitializer.initialize), so
-// the first one counts.
+// manifest. The rule:
+//
+//   - a jar whose manifest can be read is the agent only if the manifest says so (see
+//     manifest.isOTel): its Premain-Class is the upstream agent's, or a known distribution's
+//     (Splunk, Elastic EDOT), or the jar holds the upstream agent's entry class beside its own
+//     Premain-Class, as distributions that wrap the agent do. Any other readable jar, such as
+//     jmx_prometheus_javaagent, is never taken for it, whatever its name or version;
+//   - a jar that can't be read may be the agent: one whose file name says opentelemetry or otel
+//     is preferred, then the first;
+//   - if no jar qualifies, there is no agent (nil), as with no -javaagent at all.
+//
+// A readable jar is preferred to an unreadable one. If the agent is loaded twice, its second
+// start returns before reading its arguments (AgentInitializer.initialize), so the first one
+// counts. Jars the JVM can't load (missing, no Premain-Class) are warnings: the JVM aborts.
 func (r *resolver) chooseAgent(agents []javaagent) *javaagent {
-	if len(agents) == 0 {
-		return nil
-	}
-	var byManifest, byName []int
+	var byManifest, byName, unread []int
 	for i := range agents {
 		a := &agents[i]
 		if r.in.Open != nil {
@@ -552,14 +642,26 @@ func (r *resolver) chooseAgent(agents []javaagent) *javaagent {
 		}
 		name := strings.ToLower(filepath.Base(a.jar))
 		switch {
-		case strings.HasPrefix(a.manifest.premain, "io.opentelemetry.javaagent."):
+		case errors.Is(a.err, fs.ErrNotExist):
+			// HotSpot's instrument library: "Error opening zip file or JAR manifest missing".
+			r.warn("-javaagent jar %q (%s) does not exist: the jvm refuses to start", a.jar, a.src)
+		case a.err == nil && a.manifest.premain == "":
+			// JPLISAgent.c: "Failed to find Premain-Class manifest attribute".
+			r.warn("-javaagent jar %q (%s) has no Premain-Class in its manifest: the jvm refuses to start", a.jar, a.src)
+		}
+		switch {
+		case a.err == nil && a.manifest.isOTel():
 			byManifest = append(byManifest, i)
+		case a.err == nil:
+			// Not the agent, whatever its name says.
 		case strings.Contains(name, "opentelemetry") || strings.Contains(name, "otel"):
 			byName = append(byName, i)
+		default:
+			unread = append(unread, i)
 		}
 	}
-	otel := append(byManifest, byName...)
-	if len(otel) > 1 {
+	otel := append(append(byManifest, byName...), unread...)
+	if len(byManifest)+len(byName) > 1 {
 		first, second := agents[otel[0]], agents[otel[1]]
 		r.warn("-javaagent:%s (%s) and -javaagent:%s (%s) both look like the opentelemetry agent: the first one's arguments apply",
 			first.jar, first.src, second.jar, second.src)
@@ -567,25 +669,33 @@ func (r *resolver) chooseAgent(agents []javaagent) *javaagent {
 	if len(otel) > 0 {
 		return &agents[otel[0]]
 	}
-	return &agents[0]
+	return nil
 }
 
-// setDefaults decides between agent 1.x and 2.x defaults.
-func (r *resolver) setDefaults(plan *Plan, a *javaagent) {
+// setDefaults decides between agent 1.x and 2.x defaults. agents are all the -javaagent
+// options, a the one chosen (nil if none is the OpenTelemetry agent).
+func (r *resolver) setDefaults(plan *Plan, a *javaagent, agents []javaagent) {
 	assumed := func(why string) {
 		plan.Defaults = "agent 2.x (" + why + "; assumed current)"
 		r.defaultSrc = "default (agent 2.x)"
 	}
 	switch {
+	case a == nil && len(agents) > 0:
+		assumed("no -javaagent jar is the opentelemetry agent")
+		r.warn("no -javaagent jar is the opentelemetry agent (%q (%s) has Premain-Class %q): the opentelemetry agent may not run",
+			agents[0].jar, agents[0].src, agents[0].manifest.premain)
 	case a == nil:
 		assumed("no -javaagent option found")
-		if len(r.in.Args) > 0 && filepath.Base(r.in.Args[0]) == "java" {
+		if r.java {
 			r.warn("no -javaagent option on the command line or in JAVA_TOOL_OPTIONS, JDK_JAVA_OPTIONS or _JAVA_OPTIONS: the opentelemetry agent may not run")
 		}
 	case a.err != nil:
 		assumed(fmt.Sprintf("-javaagent jar %s not readable: %v", a.jar, a.err))
 	case a.manifest.version == "":
 		assumed(fmt.Sprintf("-javaagent jar %s has no Implementation-Version", a.jar))
+	case !a.manifest.upstream():
+		plan.AgentVersion = Value{Value: a.manifest.version, Source: Source("manifest of " + a.jar), Key: "Implementation-Version"}
+		assumed(fmt.Sprintf("%s is a distribution of the agent (Premain-Class %s, version %s)", a.jar, a.manifest.premain, a.manifest.version))
 	default:
 		plan.AgentVersion = Value{Value: a.manifest.version, Source: Source("manifest of " + a.jar), Key: "Implementation-Version"}
 		v, ok := parseAgentVersion(a.manifest.version)
@@ -597,25 +707,33 @@ func (r *resolver) setDefaults(plan *Plan, a *javaagent) {
 		if v.major <= 1 { // 0.x predates 1.0 and shares its grpc default
 			major, r.v1 = "1.x", true
 		}
+		// Agents 1.6 to 1.12 did not export metrics unless otel.metrics.exporter was set: the
+		// SDK's autoconfigure defaulted it to "none" from 1.6.0 until opentelemetry-java
+		// 1.13.0 made it "otlp" ("the Auto-configuration module now enables metric export by
+		// default via OTLP, i.e. by default otel.metrics.exporter is set to otlp instead of
+		// none", v1.13.0 release notes; opentelemetry-java#4330: "this behavior will be
+		// carried over to javaagent users in 1.13.0"; honeycomb-opentelemetry-java#149: "otel
+		// 1.6.0 defaults otel.metrics.exporter to none").
+		r.metricsOff = v.major == 1 && v.minor >= 6 && v.minor <= 12
 		plan.Defaults = fmt.Sprintf("agent %s (%s says %s)", major, a.jar, a.manifest.version)
 		r.defaultSrc = Source(fmt.Sprintf("default (agent %s: %s says %s)", major, a.jar, a.manifest.version))
 	}
 }
 
 // agentArgs returns the layer of the chosen agent's arguments.
-func (r *resolver) agentArgs(a *javaagent) layer {
-	l := layer{}
+func (r *resolver) agentArgs(a *javaagent) *layer {
+	l := newLayer(false)
 	if a == nil || a.args == "" {
 		return l
 	}
-	if v, ok := parseAgentVersion(a.manifest.version); ok && a.err == nil && (v.major < 2 || (v.major == 2 && v.minor < 15)) {
+	if v, ok := parseAgentVersion(a.manifest.version); ok && a.err == nil && a.manifest.upstream() && (v.major < 2 || (v.major == 2 && v.minor < 15)) {
 		r.warn("the arguments of -javaagent:%s (%s) are ignored: agent %s reads them only since 2.15", a.jar, a.src, a.manifest.version)
 		return l
 	}
 	props, malformed := parseAgentArgs(a.args)
 	for _, p := range props {
 		r.checkKeyForm(p.key, srcAgentArgument)
-		l[normProperty(p.key)] = entry{p.value, srcAgentArgument, p.key}
+		l.set(p.key, p.value, srcAgentArgument)
 	}
 	if len(malformed) > 0 {
 		r.warn("-javaagent:%s (%s) has %d agent arguments that are not key=value: the agent skips them", a.jar, a.src, len(malformed))
@@ -627,7 +745,7 @@ func (r *resolver) agentArgs(a *javaagent) layer {
 // it as the lowest layer. ConfigurationFile treats the file as optional: a missing one is logged
 // and ignored. A leading ~ is the user's home (Java's user.home; HOME here).
 func (r *resolver) loadConfigFile() error {
-	v, ok := r.lookup("otel.javaagent.configuration-file")
+	v, ok := r.lookupExact("otel.javaagent.configuration-file")
 	if !ok {
 		return nil
 	}
@@ -657,11 +775,11 @@ func (r *resolver) loadConfigFile() error {
 	if err != nil {
 		return fmt.Errorf("configuration file %q (%s): %w: the agent fails to start", path, v.describeKey(), err)
 	}
-	l := layer{}
+	l := newLayer(false)
 	src := Source("file " + path)
 	for _, p := range props {
 		r.checkKeyForm(p.key, src)
-		l[normProperty(p.key)] = entry{p.value, src, p.key}
+		l.set(p.key, p.value, src)
 	}
 	r.layers = append(r.layers, l)
 	return nil
@@ -703,6 +821,9 @@ func (r *resolver) exporters(s Signal) (Value, bool, error) {
 	names := splitList(v.Value)
 	seen := map[string]bool{}
 	for _, n := range names {
+		if k, ok := knownExporter(n); ok && k != n {
+			return v, false, fmt.Errorf("%s: exporter names are case-sensitive, and %q is not %q: the java sdk refuses to start and nothing is exported", v.describe(), n, k)
+		}
 		if seen[n] {
 			return v, false, fmt.Errorf("%s: %q is listed twice: the java sdk refuses to start", v.describe(), n)
 		}
@@ -710,7 +831,7 @@ func (r *resolver) exporters(s Signal) (Value, bool, error) {
 	}
 	if len(names) == 0 {
 		def := "otlp"
-		if s == Logs && r.v1 {
+		if (s == Logs && r.v1) || (s == Metrics && r.metricsOff) {
 			def = "none"
 		}
 		v = Value{Value: def, Source: r.defaultSrc, Key: key}
@@ -720,6 +841,22 @@ func (r *resolver) exporters(s Signal) (Value, bool, error) {
 		return v, false, fmt.Errorf("%s: \"none\" together with other exporters: the java sdk refuses to start", v.describe())
 	}
 	return v, seen["otlp"], nil
+}
+
+// knownExporters are the exporter names of the SDK and the agent. The SDK looks a name up
+// exactly (SpanExporterConfiguration.configureExporter and its metric and log equivalents:
+// NamedSpiManager.getByName, then "Unrecognized value for otel.traces.exporter"), and "none"
+// only counts spelled so, so OTLP or None make it throw.
+var knownExporters = []string{"otlp", "none", "console", "logging", "logging-otlp", "zipkin", "jaeger", "prometheus"}
+
+// knownExporter returns the known exporter name that name spells, ignoring case.
+func knownExporter(name string) (string, bool) {
+	for _, k := range knownExporters {
+		if strings.EqualFold(name, k) {
+			return k, true
+		}
+	}
+	return "", false
 }
 
 // destination resolves the OTLP settings of one signal as OtlpConfigUtil does.
@@ -767,6 +904,16 @@ func (r *resolver) destination(s Signal) (Destination, error) {
 				e.path += "/"
 			}
 			e.path += "v1/" + string(s)
+			if strings.HasPrefix(e.path, "//") {
+				// OtlpConfigUtil resolves the path with new URL(endpoint, path): a path starting
+				// with "//" is a network-path reference, so what follows "//" is the host.
+				ne, err := parseEndpoint(e.scheme + ":" + e.path)
+				if err != nil {
+					return d, fmt.Errorf("%s has a path starting with \"//\": the agent appends \"v1/%s\" and reads %q as a url naming a host, which is invalid (%v); remove the extra \"/\"", v.describe(), s, RedactURL(e.scheme+":"+e.path), err)
+				}
+				r.warn("%s has a path starting with \"//\": the agent appends \"v1/%s\" and reads %q as a host name, so %s go to %q; remove the extra \"/\"", v.describe(), s, strings.TrimPrefix(e.path, "//"), s, RedactURL(ne.String()))
+				e = ne
+			}
 		}
 		d.Endpoint = Value{Value: e.String(), Source: v.Source, Key: v.Key}
 	} else {
@@ -784,7 +931,7 @@ func (r *resolver) destination(s Signal) (Destination, error) {
 		}
 		lines, err := parseHeaders(v.Value)
 		if err != nil {
-			return d, fmt.Errorf("%s: %w: the java sdk refuses to start", v.describeKey(), err)
+			return d, fmt.Errorf("%s: %w", v.describeKey(), err)
 		}
 		if len(lines) > 0 {
 			d.Headers = v
@@ -860,9 +1007,10 @@ func (r *resolver) insecureWarnings() {
 	}
 }
 
-// describe renders a value for messages: key="value" (source), with URL userinfo redacted.
+// describe renders a value for messages: key="value" (source), with what a URL may hold in
+// secret redacted (RedactURL).
 func (v Value) describe() string {
-	val := redactUserinfo(v.Value)
+	val := RedactURL(v.Value)
 	if v.Source == Source("env "+v.Key) {
 		return fmt.Sprintf("%s=%q (env)", v.Key, val)
 	}
@@ -877,20 +1025,41 @@ func (v Value) describeKey() string {
 	return fmt.Sprintf("%s (%s)", v.Key, v.Source)
 }
 
-// redactUserinfo hides the userinfo of anything that looks like a URL.
-func redactUserinfo(s string) string {
+// RedactURL hides what a URL may carry in secret, as otelwait's log shows targets: the
+// password of its userinfo becomes "xxxxx" (as net/url's URL.Redacted has it) and every query
+// value "redacted" (a query entry without '=' is replaced whole). It works on the text as
+// written, so that an endpoint the agent would reject is still shown as written, and returns
+// text without "://" unchanged. Every URL this package and --explain print goes through it.
+func RedactURL(s string) string {
 	i := strings.Index(s, "://")
 	if i < 0 {
 		return s
 	}
-	rest := s[i+3:]
+	head, rest := s[:i+3], s[i+3:]
 	end := strings.IndexAny(rest, "/?#")
 	if end < 0 {
 		end = len(rest)
 	}
-	at := strings.LastIndexByte(rest[:end], '@')
-	if at < 0 {
-		return s
+	auth, tail := rest[:end], rest[end:]
+	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+		if user, _, ok := strings.Cut(auth[:at], ":"); ok {
+			auth = user + ":xxxxx" + auth[at:]
+		}
 	}
-	return s[:i+3] + "<redacted>@" + rest[at+1:]
+	if q := strings.IndexByte(tail, '?'); q >= 0 {
+		query, frag := tail[q+1:], ""
+		if h := strings.IndexByte(query, '#'); h >= 0 {
+			query, frag = query[:h], query[h:]
+		}
+		parts := strings.Split(query, "&")
+		for j, p := range parts {
+			if k, _, ok := strings.Cut(p, "="); ok {
+				parts[j] = k + "=redacted"
+			} else if p != "" {
+				parts[j] = "redacted"
+			}
+		}
+		tail = tail[:q+1] + strings.Join(parts, "&") + frag
+	}
+	return head + auth + tail
 }

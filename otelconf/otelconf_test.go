@@ -35,6 +35,36 @@ func agentJar(t testing.TB, version string) string {
 	return buf.String()
 }
 
+// otherJar builds a jar with the given manifest attributes (Premain-Class and
+// Implementation-Version, omitted when empty) that holds the upstream agent's entry class when
+// agentClass is set.
+func otherJar(t testing.TB, premain, version string, agentClass bool) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("META-INF/MANIFEST.MF")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(w, "Manifest-Version: 1.0\r\n")
+	if version != "" {
+		fmt.Fprintf(w, "Implementation-Version: %s\r\n", version)
+	}
+	if premain != "" {
+		fmt.Fprintf(w, "Premain-Class: %s\r\n", premain)
+	}
+	fmt.Fprintf(w, "\r\n")
+	if agentClass {
+		if _, err := zw.Create(upstreamAgentClassFile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
 // openFiles serves files by absolute path from memory. fs.FS paths have no leading slash, so it
 // strips it; invalid paths do not exist.
 func openFiles(files map[string]string) func(string) (fs.File, error) {
@@ -390,6 +420,147 @@ func TestResolve(t *testing.T) {
 			files: map[string]string{"/certs/ca.pem": "x", "/certs/client.pem": "x", "/certs/client.key": "x"},
 			want:  each("{s} http/protobuf https://collector:4318/v1/{s} [env OTEL_EXPORTER_OTLP_ENDPOINT]"),
 		},
+		{
+			name: "java through env: its options count",
+			args: []string{"/usr/bin/env", "java", "-javaagent:/otel.jar", "-Dotel.exporter.otlp.endpoint=http://cli:4318", "-jar", "app.jar"},
+			want: each("{s} http/protobuf http://cli:4318/v1/{s} [-D on the command line]"),
+		},
+		{
+			name: "env NAME=VALUE changes the environment the jvm sees",
+			env:  []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://outer:4318", "JAVA_TOOL_OPTIONS=-Dotel.exporter.otlp.protocol=grpc"},
+			args: []string{"env", "OTEL_EXPORTER_OTLP_ENDPOINT=http://inner:4317", "JAVA_TOOL_OPTIONS=-javaagent:/otel.jar", "java", "-jar", "app.jar"},
+			want: each("{s} http/protobuf http://inner:4317/v1/{s} [env OTEL_EXPORTER_OTLP_ENDPOINT]"),
+		},
+		{
+			name: "env -i drops the inherited environment, -u one variable",
+			env:  []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://outer:4318", "JAVA_TOOL_OPTIONS=-Dotel.exporter.otlp.protocol=grpc"},
+			args: []string{"env", "-u", "OTEL_EXPORTER_OTLP_ENDPOINT", "env", "-i", "JDK_JAVA_OPTIONS=-javaagent:/otel.jar", "java", "-jar", "app.jar"},
+			want: each("{s} http/protobuf http://localhost:4318/v1/{s} [default (agent 2.x)]"),
+		},
+		{
+			name: "env -- and - (empty environment)",
+			env:  []string{"JAVA_TOOL_OPTIONS=-Dotel.exporter.otlp.protocol=grpc"},
+			args: []string{"env", "--", "-", "OTEL_TRACES_EXPORTER=none", "java", "-javaagent:/otel.jar", "-jar", "app.jar"},
+			want: []string{
+				"metrics http/protobuf http://localhost:4318/v1/metrics [default (agent 2.x)]",
+				"logs http/protobuf http://localhost:4318/v1/logs [default (agent 2.x)]",
+				"traces skipped none [env OTEL_TRACES_EXPORTER]",
+			},
+		},
+		{
+			name: "env assignments reach a script too",
+			args: []string{"env", "JAVA_TOOL_OPTIONS=-javaagent:/otel.jar -Dotel.exporter.otlp.endpoint=http://jto:4318", "/app/bin/start"},
+			want: each("{s} http/protobuf http://jto:4318/v1/{s} [JAVA_TOOL_OPTIONS]"),
+		},
+		{
+			name:     "env option not followed: opaque",
+			env:      []string{"JAVA_TOOL_OPTIONS=-javaagent:/otel.jar"},
+			args:     []string{"env", "-S", "java -Dotel.exporter.otlp.endpoint=http://cli:4318 -jar app.jar"},
+			want:     each("{s} http/protobuf http://localhost:4318/v1/{s} [default (agent 2.x)]"),
+			wantWarn: []string{`command "env" is not java, and its arguments hold "-Dotel.exporter.otlp.endpoint"`},
+		},
+		{
+			name:         "a non-opentelemetry agent does not decide the defaults",
+			args:         []string{"java", "-javaagent:/jmx_prometheus_javaagent.jar=8080:/config.yaml", "-jar", "app.jar"},
+			files:        map[string]string{"/jmx_prometheus_javaagent.jar": otherJar(t, "io.prometheus.jmx.shaded.io.prometheus.jmx.JavaAgent", "1.0.1", false)},
+			want:         each("{s} http/protobuf http://localhost:4318/v1/{s} [default (agent 2.x)]"),
+			wantDefaults: "agent 2.x (no -javaagent jar is the opentelemetry agent; assumed current)",
+			wantWarn:     []string{`no -javaagent jar is the opentelemetry agent ("/jmx_prometheus_javaagent.jar" (command line) has Premain-Class "io.prometheus.jmx.shaded.io.prometheus.jmx.JavaAgent")`},
+		},
+		{
+			name: "a non-opentelemetry agent named otel is not taken either",
+			args: []string{"java", "-javaagent:/otel-like.jar=otel.exporter.otlp.endpoint=http://arg:4318", "-javaagent:/agent.jar", "-jar", "app.jar"},
+			files: map[string]string{
+				"/otel-like.jar": otherJar(t, "com.example.Agent", "1.0.1", false),
+				"/agent.jar":     jar1,
+			},
+			want:         append(each("{s} grpc http://localhost:4317 [default (agent 1.x: /agent.jar says 1.33.6)]")[:2], "logs skipped none [default (agent 1.x: /agent.jar says 1.33.6)]"),
+			wantDefaults: "agent 1.x (/agent.jar says 1.33.6)",
+		},
+		{
+			name:         "distribution with its own Premain-Class wrapping the agent",
+			args:         []string{"java", "-javaagent:/vendor.jar=otel.exporter.otlp.endpoint=http://arg:4318", "-jar", "app.jar"},
+			files:        map[string]string{"/vendor.jar": otherJar(t, "com.example.VendorAgent", "1.2.0", true)},
+			want:         each("{s} http/protobuf http://arg:4318/v1/{s} [agent argument]"),
+			wantDefaults: "agent 2.x (/vendor.jar is a distribution of the agent (Premain-Class com.example.VendorAgent, version 1.2.0); assumed current)",
+		},
+		{
+			name:         "splunk distribution",
+			args:         []string{"java", "-javaagent:/opt/splunk-otel-javaagent.jar", "-jar", "app.jar"},
+			files:        map[string]string{"/opt/splunk-otel-javaagent.jar": otherJar(t, "com.splunk.opentelemetry.javaagent.SplunkAgent", "splunk-2.10.0-otel-2.10.0", false)},
+			want:         each("{s} http/protobuf http://localhost:4318/v1/{s} [default (agent 2.x)]"),
+			wantDefaults: "agent 2.x (/opt/splunk-otel-javaagent.jar is a distribution",
+		},
+		{
+			name:         "elastic distribution named by its Premain-Class, version not taken for the upstream one",
+			args:         []string{"java", "-javaagent:/opt/edot.jar", "-jar", "app.jar"},
+			files:        map[string]string{"/opt/edot.jar": otherJar(t, "co.elastic.otel.agent.ElasticAgent", "1.0.0", false)},
+			want:         each("{s} http/protobuf http://localhost:4318/v1/{s} [default (agent 2.x)]"),
+			wantDefaults: "agent 2.x (/opt/edot.jar is a distribution",
+		},
+		{
+			name:         "agent 1.6 to 1.12: no metrics by default",
+			args:         javaJar,
+			files:        map[string]string{"/otel.jar": agentJar(t, "1.12.1")},
+			want:         []string{"traces grpc http://localhost:4317 [default (agent 1.x: /otel.jar says 1.12.1)]", "metrics skipped none [default (agent 1.x: /otel.jar says 1.12.1)]", "logs skipped none [default (agent 1.x: /otel.jar says 1.12.1)]"},
+			wantDefaults: "agent 1.x",
+		},
+		{
+			name:  "agent 1.6: metrics exported when asked",
+			env:   []string{"OTEL_METRICS_EXPORTER=otlp"},
+			args:  javaJar,
+			files: map[string]string{"/otel.jar": agentJar(t, "1.6.0")},
+			want:  append(each("{s} grpc http://localhost:4317 [default (agent 1.x: /otel.jar says 1.6.0)]")[:2], "logs skipped none [default (agent 1.x: /otel.jar says 1.6.0)]"),
+		},
+		{
+			name:  "agent 1.13 and 1.5: metrics by default",
+			env:   []string{"JAVA_TOOL_OPTIONS=-javaagent:/otel.jar"},
+			args:  []string{"java", "-javaagent:/old.jar", "-jar", "app.jar"},
+			files: map[string]string{"/otel.jar": agentJar(t, "1.13.0"), "/old.jar": agentJar(t, "1.5.3")},
+			want:  append(each("{s} grpc http://localhost:4317 [default (agent 1.x: /otel.jar says 1.13.0)]")[:2], "logs skipped none [default (agent 1.x: /otel.jar says 1.13.0)]"),
+		},
+		{
+			name:  "agent 1.5: metrics by default",
+			args:  javaJar,
+			files: map[string]string{"/otel.jar": agentJar(t, "1.5.3")},
+			want:  append(each("{s} grpc http://localhost:4317 [default (agent 1.x: /otel.jar says 1.5.3)]")[:2], "logs skipped none [default (agent 1.x: /otel.jar says 1.5.3)]"),
+		},
+		{
+			name:     "generic endpoint ending in //: the agent reads v1 as a host",
+			env:      []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://x:4318//"},
+			args:     javaJar,
+			want:     []string{"traces http/protobuf http://v1/traces [env OTEL_EXPORTER_OTLP_ENDPOINT]", "metrics http/protobuf http://v1/metrics [env OTEL_EXPORTER_OTLP_ENDPOINT]", "logs http/protobuf http://v1/logs [env OTEL_EXPORTER_OTLP_ENDPOINT]"},
+			wantWarn: []string{`OTEL_EXPORTER_OTLP_ENDPOINT="http://x:4318//" (env) has a path starting with "//": the agent appends "v1/traces" and reads "v1/traces" as a host name, so traces go to "http://v1/traces"`},
+		},
+		{
+			name:     "generic endpoint path starting with //",
+			env:      []string{"OTEL_EXPORTER_OTLP_ENDPOINT=https://u:s3cret@x:4318//otlp"},
+			args:     javaJar,
+			want:     each("{s} http/protobuf https://otlp/v1/{s} [env OTEL_EXPORTER_OTLP_ENDPOINT]"),
+			wantWarn: []string{`OTEL_EXPORTER_OTLP_ENDPOINT="https://u:xxxxx@x:4318//otlp" (env) has a path starting with "//"`},
+		},
+		{
+			name:     "the configuration file is read only under its exact name",
+			args:     []string{"java", "-javaagent:/otel.jar", "-Dotel.javaagent.configuration.file=/etc/otel.properties", "-jar", "app.jar"},
+			files:    map[string]string{"/etc/otel.properties": "otel.exporter.otlp.endpoint=http://file:4318\n"},
+			want:     each("{s} http/protobuf http://localhost:4318/v1/{s} [default (agent 2.x)]"),
+			wantWarn: []string{"otel.javaagent.configuration.file (-D on the command line) is not read: the agent reads this setting only as otel.javaagent.configuration-file or OTEL_JAVAAGENT_CONFIGURATION_FILE, spelled exactly"},
+		},
+		{
+			name:     "the configuration file from a lower-case variable is not read",
+			env:      []string{"otel_javaagent_configuration_file=/etc/otel.properties"},
+			args:     javaJar,
+			files:    map[string]string{"/etc/otel.properties": "otel.exporter.otlp.endpoint=http://file:4318\n"},
+			want:     each("{s} http/protobuf http://localhost:4318/v1/{s} [default (agent 2.x)]"),
+			wantWarn: []string{"otel_javaagent_configuration_file (env) is not read"},
+		},
+		{
+			name:  "SDK keys in the configuration file are normalised",
+			env:   []string{"OTEL_JAVAAGENT_CONFIGURATION_FILE=/etc/otel.properties"},
+			args:  javaJar,
+			files: map[string]string{"/etc/otel.properties": "OTEL.EXPORTER.OTLP.ENDPOINT=http://file:4318\n"},
+			want:  each("{s} http/protobuf http://file:4318/v1/{s} [file /etc/otel.properties]"),
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -537,6 +708,17 @@ func TestResolveDisabled(t *testing.T) {
 			Value{"false", "file /etc/otel.properties", "otel.javaagent.enabled"}},
 		{"from an agent argument", nil, []string{"java", "-javaagent:/otel.jar=otel.sdk.disabled=true", "-jar", "app.jar"}, nil,
 			Value{"true", "agent argument", "otel.sdk.disabled"}},
+		{"-DOTEL.JAVAAGENT.ENABLED is not the agent's key", nil,
+			[]string{"java", "-javaagent:/otel.jar", "-DOTEL.JAVAAGENT.ENABLED=false", "-jar", "app.jar"}, nil, Value{}},
+		{"otel_javaagent_enabled is not the agent's variable", []string{"otel_javaagent_enabled=false"}, javaJar, nil, Value{}},
+		{"OTEL_JAVAAGENT_ENABLED through env(1)", nil,
+			[]string{"env", "OTEL_JAVAAGENT_ENABLED=false", "java", "-javaagent:/otel.jar", "-jar", "app.jar"}, nil,
+			Value{"false", "env OTEL_JAVAAGENT_ENABLED", "OTEL_JAVAAGENT_ENABLED"}},
+		{"the file's key is read exactly too", []string{"OTEL_JAVAAGENT_CONFIGURATION_FILE=/etc/otel.properties"}, javaJar,
+			map[string]string{"/etc/otel.properties": "otel.javaagent-enabled=false\n"}, Value{}},
+		{"otel.sdk.disabled is the SDK's: normalised", nil,
+			[]string{"java", "-javaagent:/otel.jar", "-DOTEL.SDK-DISABLED=true", "-jar", "app.jar"}, nil,
+			Value{"true", "-D on the command line", "OTEL.SDK-DISABLED"}},
 		{"disabled hides endpoint errors", []string{"OTEL_SDK_DISABLED=true", "OTEL_EXPORTER_OTLP_PROTOCOL=http/json"}, javaJar, nil,
 			Value{"true", "env OTEL_SDK_DISABLED", "OTEL_SDK_DISABLED"}},
 	}
@@ -617,7 +799,7 @@ func TestResolveWarnings(t *testing.T) {
 		{"grpc on 4318", []string{"OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=http://c:4318"}, javaJar, nil,
 			`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="http://c:4318" (env) uses port 4318 with protocol "grpc": otlp/grpc is usually on port 4317`},
 		{"userinfo is redacted", []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://user:s3cret@c:4317"}, javaJar, nil,
-			`OTEL_EXPORTER_OTLP_ENDPOINT="http://<redacted>@c:4317" (env) uses port 4317`},
+			`OTEL_EXPORTER_OTLP_ENDPOINT="http://user:xxxxx@c:4317" (env) uses port 4317`},
 		{"generic endpoint already has the signal path", nil,
 			[]string{"java", "-javaagent:/otel.jar", "-Dotel.exporter.otlp.endpoint=http://c:4318/v1/traces", "-jar", "app.jar"}, nil,
 			`otel.exporter.otlp.endpoint="http://c:4318/v1/traces" (-D on the command line) already ends in "/v1/traces"`},
@@ -640,6 +822,27 @@ func TestResolveWarnings(t *testing.T) {
 		{"environment variable name in the properties file", []string{"OTEL_JAVAAGENT_CONFIGURATION_FILE=/etc/otel.properties"}, javaJar,
 			map[string]string{"/etc/otel.properties": "OTEL_EXPORTER_OTLP_PROTOCOL=grpc\n"},
 			"OTEL_EXPORTER_OTLP_PROTOCOL (file /etc/otel.properties) is an environment variable name"},
+		{"-D through a shell", []string{"JAVA_TOOL_OPTIONS=-javaagent:/otel.jar"},
+			[]string{"sh", "-c", "exec java -Dotel.exporter.otlp.endpoint=http://c:4317 -Dotel.exporter.otlp.headers=k=s3cret -jar app.jar"}, nil,
+			`command "sh" is not java, and its arguments hold "-Dotel.exporter.otlp.endpoint": otelwait does not read settings passed through a shell or script, so it used only the environment and JAVA_TOOL_OPTIONS, JDK_JAVA_OPTIONS and _JAVA_OPTIONS; put them there or give the targets explicitly`},
+		{"-javaagent through a script", nil, []string{"/app/start.sh", "-javaagent:/otel.jar"}, nil,
+			`command "start.sh" is not java, and its arguments hold "-javaagent"`},
+		{"-D in any case and with dashes", nil, []string{"./gradlew", "run", "-DOTEL-EXPORTER-OTLP-ENDPOINT=http://c:4318"}, nil,
+			`its arguments hold "-DOTEL-EXPORTER-OTLP-ENDPOINT"`},
+		{"variables set by a shell", nil, []string{"sh", "-c", "export OTEL_EXPORTER_OTLP_ENDPOINT=http://c:4318; exec java -jar app.jar"}, nil,
+			`its arguments hold "OTEL_EXPORTER_OTLP_ENDPOINT="`},
+		{"options in JAVA_OPTS for a shell", []string{"JAVA_OPTS=-javaagent:/otel.jar -Dotel.exporter.otlp.endpoint=http://c:4317 -Dotel.exporter.otlp.protocol=grpc"},
+			[]string{"sh", "-c", "exec java $JAVA_OPTS -jar app.jar"}, nil,
+			`JAVA_OPTS holds "-javaagent", which otelwait does not read: if command "sh" passes it to java, put the options in JAVA_TOOL_OPTIONS or give the targets explicitly`},
+		{"options in JAVA_OPTS for java", []string{"JAVA_OPTS=-Dotel.exporter.otlp.endpoint=http://c:4317"}, javaJar, nil,
+			`JAVA_OPTS holds "-Dotel.exporter.otlp.endpoint", but java does not read JAVA_OPTS: the jvm does not see it; use JAVA_TOOL_OPTIONS or JDK_JAVA_OPTIONS`},
+		{"missing -javaagent jar", nil, javaJar, nil,
+			`-javaagent jar "/otel.jar" (command line) does not exist: the jvm refuses to start`},
+		{"-javaagent jar without Premain-Class", []string{"JAVA_TOOL_OPTIONS=-javaagent:/lib.jar"}, []string{"java", "-javaagent:/otel.jar", "-jar", "app.jar"},
+			map[string]string{"/lib.jar": otherJar(t, "", "1.0", false)},
+			`-javaagent jar "/lib.jar" (JAVA_TOOL_OPTIONS) has no Premain-Class in its manifest: the jvm refuses to start`},
+		{"otel.javaagent.enabled in capitals", nil, []string{"java", "-javaagent:/otel.jar", "-DOTEL.JAVAAGENT.ENABLED=false", "-jar", "app.jar"}, nil,
+			"OTEL.JAVAAGENT.ENABLED (-D on the command line) is not read: the agent reads this setting only as otel.javaagent.enabled or OTEL_JAVAAGENT_ENABLED, spelled exactly"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -706,6 +909,20 @@ func TestResolveErrors(t *testing.T) {
 			want: []string{`OTEL_EXPORTER_OTLP_TIMEOUT="10 seconds" (env): not a duration`}},
 		{name: "unreadable properties file", env: []string{"OTEL_JAVAAGENT_CONFIGURATION_FILE=/etc/otel.properties"}, open: permission,
 			want: []string{`configuration file "/etc/otel.properties" (OTEL_JAVAAGENT_CONFIGURATION_FILE (env))`}, wantW: fs.ErrPermission},
+		{name: "exporter name in capitals", env: []string{"OTEL_TRACES_EXPORTER=OTLP"},
+			want: []string{`OTEL_TRACES_EXPORTER="OTLP" (env): exporter names are case-sensitive, and "OTLP" is not "otlp": the java sdk refuses to start and nothing is exported`}},
+		{name: "none in capitals", args: []string{"java", "-javaagent:/otel.jar", "-Dotel.metrics.exporter=None", "-jar", "app.jar"},
+			want: []string{`otel.metrics.exporter="None" (-D on the command line): exporter names are case-sensitive, and "None" is not "none"`}},
+		{name: "header value with a line break", env: []string{"OTEL_EXPORTER_OTLP_HEADERS=a=s3cret%0Ac"},
+			want: []string{`OTEL_EXPORTER_OTLP_HEADERS (env): value of header "a" holds a control character once url-decoded`}},
+		{name: "header name with a space", env: []string{"OTEL_EXPORTER_OTLP_LOGS_HEADERS=my key=s3cret"},
+			want: []string{`OTEL_EXPORTER_OTLP_LOGS_HEADERS (env): header name "my key" is not an http token`}},
+		{name: "header name with a colon", args: []string{"java", "-javaagent:/otel.jar", "-Dotel.exporter.otlp.headers=a:b=s3cret", "-jar", "app.jar"},
+			want: []string{`otel.exporter.otlp.headers (-D on the command line): header name "a:b" is not an http token`}},
+		{name: "query values and passwords redacted", env: []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://u:s3cret@c:4318/?tok=s3cret&s3cret"},
+			want: []string{`OTEL_EXPORTER_OTLP_ENDPOINT="http://u:xxxxx@c:4318/?tok=redacted&redacted" (env): an otlp endpoint must not have a query string`}},
+		{name: "generic endpoint /// names no host", env: []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://x:4318///"},
+			want: []string{`OTEL_EXPORTER_OTLP_ENDPOINT="http://x:4318///" (env) has a path starting with "//": the agent appends "v1/traces" and reads "http:///v1/traces" as a url naming a host, which is invalid`}},
 		{name: "malformed unicode escape in properties file", env: []string{"OTEL_JAVAAGENT_CONFIGURATION_FILE=/etc/otel.properties"},
 			open: openFiles(map[string]string{"/etc/otel.properties": "a=1\nb=\\u12x4\n"}),
 			want: []string{`configuration file "/etc/otel.properties"`, `logical line 2: malformed \uxxxx escape`}},
@@ -954,6 +1171,13 @@ func TestParseHeadersAndDuration(t *testing.T) {
 		{"a", 0, true},
 		{"=a", 0, true},
 		{"a=%G1", 0, true},
+		{"a=b%0Ac", 0, true},
+		{"a=b%00", 0, true},
+		{"a=b%09c", 1, false}, // a tab is allowed in a value
+		{"my key=v", 0, true},
+		{"a:b=c", 0, true},
+		{"a(b=c", 0, true},
+		{"X-Api-Key_1.!#$%&'*+^`|~=c", 1, false},
 	}
 	for _, tt := range headers {
 		lines, err := parseHeaders(tt.in)
@@ -989,5 +1213,82 @@ func TestManifest(t *testing.T) {
 	_, err := readManifest(openFiles(map[string]string{"/x.jar": "not a zip"}), "/x.jar")
 	if err == nil {
 		t.Error("readManifest of a non-zip: have no error")
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"not a url", "not a url"},
+		{"http://c:4318/v1/traces", "http://c:4318/v1/traces"},
+		{"http://user:s3cret@127.0.0.1:1", "http://user:xxxxx@127.0.0.1:1"},
+		{"https://user@c:4318/", "https://user@c:4318/"},
+		{"http://:s3cret@c", "http://:xxxxx@c"},
+		{"http://a:s3cret@b@c:1/p", "http://a:xxxxx@c:1/p"},
+		{"http://c:4318/?tok=QS&b=2&bare#frag", "http://c:4318/?tok=redacted&b=redacted&redacted#frag"},
+		{"http://c?tok=QS", "http://c?tok=redacted"},
+		{"x=http://u:p@c/?k=v", "x=http://u:xxxxx@c/?k=redacted"},
+	}
+	for _, tt := range tests {
+		if have := RedactURL(tt.in); have != tt.want {
+			t.Errorf("RedactURL(%q): have %q, want %q", tt.in, have, tt.want)
+		}
+	}
+}
+
+// TestResolveQuiet checks commands that get no warning: commands that are not java but pass no
+// java settings (auto mode also serves other languages' SDKs, configured by OTEL_* alone).
+func TestResolveQuiet(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"gradle wrapper", nil, []string{"./gradlew", "run"}},
+		{"node with OTEL_ variables", []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://c:4318", "NODE_OPTIONS=--require @opentelemetry/auto-instrumentations-node/register"}, []string{"node", "app.js"}},
+		{"shell script without java settings", []string{"OTEL_SERVICE_NAME=app"}, []string{"sh", "-c", "OTEL_SERVICE_NAME=x exec python app.py -Dfoo=1"}},
+		{"no command", []string{"JAVA_OPTS=-javaagent:/otel.jar"}, nil},
+		{"jar paths are not options", []string{"AGENT_JAR=/opt/opentelemetry-javaagent.jar", "JAVA_TOOL_OPTIONS=-javaagent:/otel.jar"}, []string{"/app/run.sh", "--agent=/opt/otel-javaagent.jar", "/x-Dotel.y"}},
+		{"java with the agent in JAVA_TOOL_OPTIONS", []string{"JAVA_TOOL_OPTIONS=-javaagent:/otel.jar -Dotel.exporter.otlp.endpoint=http://c:4318"}, []string{"env", "java", "-jar", "app.jar"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			jar := agentJar(t, "2.10.0")
+			plan, err := Resolve(Input{Env: tt.env, Args: tt.args, Open: openFiles(map[string]string{"/otel.jar": jar})})
+			if err != nil {
+				t.Fatalf("Resolve: %v", err)
+			}
+			if len(plan.Warnings) > 0 {
+				t.Errorf("have warnings %q, want none", plan.Warnings)
+			}
+		})
+	}
+}
+
+func TestApplyEnv(t *testing.T) {
+	base := []string{"A=1", "B=2", "A=3"}
+	tests := []struct {
+		args     []string
+		wantEnv  []string
+		wantRest []string
+		ok       bool
+	}{
+		{[]string{"java"}, base, []string{"java"}, true},
+		{[]string{"A=x", "C=y=z", "java", "D=1"}, []string{"B=2", "A=x", "C=y=z"}, []string{"java", "D=1"}, true},
+		{[]string{"-u", "A", "-uB", "java"}, []string{}, []string{"java"}, true},
+		{[]string{"--unset=B", "--unset", "A", "X=1"}, []string{"X=1"}, []string{}, true},
+		{[]string{"-i", "X=1", "java"}, []string{"X=1"}, []string{"java"}, true},
+		{[]string{"--", "-", "java"}, []string{}, []string{"java"}, true},
+		{[]string{"--", "-i", "java"}, base, []string{"-i", "java"}, true},
+		{[]string{"-S", "java -Dx=1"}, nil, nil, false},
+		{[]string{"-C", "/app", "java"}, nil, nil, false},
+		{[]string{"-u"}, nil, nil, false},
+		{[]string{"=x", "java"}, nil, nil, false},
+	}
+	for _, tt := range tests {
+		env, rest, ok := applyEnv(slices.Clone(base), tt.args)
+		if ok != tt.ok || (ok && (!slices.Equal(env, tt.wantEnv) || !slices.Equal(rest, tt.wantRest))) {
+			t.Errorf("applyEnv(%q, %q): have %q, %q, %v; want %q, %q, %v", base, tt.args, env, rest, ok, tt.wantEnv, tt.wantRest, tt.ok)
+		}
 	}
 }

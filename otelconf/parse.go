@@ -512,10 +512,14 @@ func validScheme(s string) bool {
 }
 
 // parseHeaders checks an OTLP header list the way DefaultConfigProperties.getMap and
-// OtlpConfigUtil.configureOtlpHeaders read it: comma-separated entries, blank entries ignored,
-// each split at its first '=' with a non-empty key, both sides trimmed, entries whose value is
-// empty dropped, values URL-decoded. It returns the headers as "Name: value" lines. Errors never
-// quote values: they may be secrets.
+// OtlpConfigUtil.configureOtlpExporterBuilder read it: comma-separated entries, blank entries
+// ignored, each split at its first '=' with a non-empty key, both sides trimmed, entries whose
+// value is empty dropped, values URL-decoded. It returns the headers as "Name: value" lines.
+// What the SDK rejects (an entry without '=', a value that is not URL-encoded) makes it refuse
+// to start; a name that is not an HTTP token (RFC 9110: no spaces, colons or other separators)
+// or a decoded value with control characters is rejected by the exporter's HTTP client, or sent
+// as another header, so it is an error too. Errors say why, quote names but never values (they
+// may be secrets), and leave naming the setting to the caller.
 func parseHeaders(s string) ([]string, error) {
 	var lines []string
 	for i, entry := range strings.Split(s, ",") {
@@ -525,19 +529,36 @@ func parseHeaders(s string) ([]string, error) {
 		}
 		k, v, found := strings.Cut(entry, "=")
 		if !found || k == "" {
-			return nil, fmt.Errorf("entry %d is not key=value", i+1)
+			return nil, fmt.Errorf("entry %d is not key=value: the java sdk refuses to start", i+1)
 		}
 		k, v = trimJava(k), trimJava(v)
 		if k == "" || v == "" {
 			continue
 		}
+		if !isToken(k) {
+			return nil, fmt.Errorf("header name %q is not an http token (letters, digits and !#$%%&'*+-.^_`|~): the exporter can't send it as written", k)
+		}
 		dv, err := url.QueryUnescape(v)
 		if err != nil {
-			return nil, fmt.Errorf("value of header %q is not url-encoded", k)
+			return nil, fmt.Errorf("value of header %q is not url-encoded: the java sdk refuses to start", k)
+		}
+		if strings.ContainsFunc(dv, func(r rune) bool { return (r < ' ' && r != '\t') || r == 0x7f }) {
+			return nil, fmt.Errorf("value of header %q holds a control character once url-decoded: the exporter can't send it as written", k)
 		}
 		lines = append(lines, k+": "+dv)
 	}
 	return lines, nil
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110 section 5.6.2), as header names must be.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isNameChar(c) && !strings.ContainsRune("!#$%&'*+-.^`|~", rune(c)) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // validDuration checks a duration the way DefaultConfigProperties.getDuration parses it: an
