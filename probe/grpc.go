@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -35,22 +36,34 @@ type GRPC struct {
 
 // NewGRPC parses [grpc://|grpcs://]HOST:PORT[/SERVICE]. A service name may
 // itself contain slashes (Collector pipeline ids such as traces/http).
-// grpcs means TLS, configured by t.
+// grpcs means TLS, configured by t. A user:password, a query or a fragment,
+// which a gRPC target can't carry, is an error.
 func NewGRPC(target string, t TLS) (*GRPC, error) {
+	shown := redactTarget(target)
 	rest, secure := strings.CutPrefix(target, "grpcs://")
 	if !secure {
 		rest, _ = strings.CutPrefix(target, "grpc://")
 	}
 	if i := strings.Index(rest, "://"); i >= 0 {
+		err := fmt.Errorf("grpc target %q: want [grpc://|grpcs://]HOST:PORT[/SERVICE]", shown)
+		if validScheme(rest[:i]) {
+			err = fmt.Errorf("grpc target %q: unknown scheme %q", shown, rest[:i])
+		}
 		return nil, &HintError{
-			Err:  fmt.Errorf("grpc target %q: unknown scheme %q", target, rest[:i]),
+			Err:  err,
 			Hint: "write grpc://HOST:PORT, grpcs://HOST:PORT for TLS, or HOST:PORT",
 		}
 	}
 	addr, service, _ := strings.Cut(rest, "/")
+	if extra := grpcExtra(addr, rest); extra != "" {
+		return nil, &HintError{
+			Err:  fmt.Errorf("grpc target %q: grpc targets take no %s", shown, extra),
+			Hint: "write [grpc://|grpcs://]HOST:PORT[/SERVICE]: the health check sends no credentials",
+		}
+	}
 	conn, err := newGRPCClient(addr, secure, t)
 	if err != nil {
-		return nil, fmt.Errorf("grpc target %q: %w", target, err)
+		return nil, fmt.Errorf("grpc target %q: %w", shown, err)
 	}
 	return &GRPC{raw: target, service: service, conn: conn}, nil
 }
@@ -149,7 +162,7 @@ func (c *GRPC) diagnose(ctx context.Context, err error) error {
 	case codeUnimplemented:
 		return &HintError{
 			Err:    fmt.Errorf("grpc.health.v1 not implemented by the server: %w", err),
-			Hint:   "a Collector's OTLP receiver never implements it: probe it with --otlp grpc://" + c.conn.addr + ", or point --grpc at the healthcheckv2 extension's gRPC port (13132 by default)",
+			Hint:   "a Collector's OTLP receiver never implements it: probe it with " + suggest("grpc", c.conn.addr, true, c.conn.secure) + ", or point --grpc at the healthcheckv2 extension's gRPC port (13132 by default)",
 			Config: true,
 		}
 	case codeNotFound:
@@ -272,6 +285,8 @@ func grpcCode(err error) int {
 type grpcClient struct {
 	addr, port string
 	base       string // scheme://host:port
+	secure     bool   // over TLS
+	otlp       bool   // an OTLP receiver's, for hints
 	client     *http.Client
 	refused    refusals
 }
@@ -298,7 +313,7 @@ func newGRPCClient(addr string, secure bool, t TLS) (*grpcClient, error) {
 	} else {
 		tr.Protocols.SetUnencryptedHTTP2(true)
 	}
-	return &grpcClient{addr: addr, port: port, base: scheme + "://" + addr, client: &http.Client{Transport: tr}}, nil
+	return &grpcClient{addr: addr, port: port, base: scheme + "://" + addr, secure: secure, client: &http.Client{Transport: tr}}, nil
 }
 
 // maxMessage bounds a message a probe accepts: health statuses and export
@@ -433,33 +448,71 @@ func (e *notGRPCError) Error() string {
 }
 
 // transportHint explains an error that isn't a gRPC status: the port may
-// speak HTTP/1 rather than gRPC, or listen on the other loopback family.
+// speak HTTP/1 rather than gRPC, or listen on the other loopback family, or
+// its certificate may not verify.
 func (g *grpcClient) transportHint(ctx context.Context, err error) error {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return g.refused.explain(ctx, g.addr, err)
+	}
+	flag := map[bool]string{false: "--grpc grpc://", true: "--otlp grpc://"}[g.otlp]
+	if h := tlsHint(err, flag+g.addr); h != nil {
+		return h
+	}
 	msg := err.Error()
 	known := ""
 	if k := wellKnown(g.port); k != "" {
 		known = " (" + k + ")"
 	}
 	_, notGRPC := errors.AsType[*notGRPCError](err)
+	// An HTTP/1 answer read as HTTP/2 makes a frame header whose length,
+	// "HTT" as a number, is far beyond the largest frame allowed: net/http
+	// says "http2: frame too large" (an unexported error), and adds a note
+	// when the answer starts with "HTTP/1.1 ".
+	http1 := strings.Contains(msg, "http2: frame too large") || strings.Contains(msg, "HTTP/1.1 header")
+	// net/http's HTTP/2 reports a connection that broke before the
+	// request was sent with errors of its own, unexported: the cause (an
+	// answer that isn't HTTP/2) is lost, so it is asked for again.
 	closed := errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(msg, "could not be established")
+		errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(msg, "http2: client conn could not be established") ||
+		strings.Contains(msg, "http2: client conn is closed") || strings.Contains(msg, "http2: client conn not usable")
+	if !g.secure && (closed || http1) && ctx.Err() == nil && g.speaksTLS(ctx) {
+		// A TLS server closes a connection that opens with HTTP/2's
+		// preface, or answers it with an alert, which also reads as a
+		// frame too large.
+		return &HintError{
+			Err:    err,
+			Hint:   "the server speaks TLS: use " + map[bool]string{false: "--grpc grpcs://", true: "--otlp grpcs://"}[g.otlp] + g.addr,
+			Config: true,
+		}
+	}
 	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return g.refused.explain(ctx, g.addr, err)
-	case notGRPC || strings.Contains(msg, "HTTP/1.1 header") || strings.Contains(msg, "ALPN") ||
+	case notGRPC || http1 || strings.Contains(msg, "ALPN") ||
 		closed && ctx.Err() == nil && g.speaksHTTP1(ctx):
 		return &HintError{
 			Err:    err,
-			Hint:   "the server does not speak gRPC (HTTP/2)" + known + ": use --http or --otlp http://" + g.addr,
+			Hint:   "the server does not speak gRPC (HTTP/2)" + known + ": use " + suggest("http", g.addr, g.otlp, g.secure),
 			Config: true,
 		}
 	case closed && ctx.Err() == nil:
 		return &HintError{
 			Err:  err,
-			Hint: "the connection was closed without an answer: if the port serves HTTP/1" + known + ", use --http or --otlp http://" + g.addr,
+			Hint: "the connection was closed without an answer: if the port serves HTTP/1" + known + ", use " + suggest("http", g.addr, g.otlp, g.secure),
 		}
 	}
 	return err
+}
+
+// speaksTLS tells whether the server completes a TLS handshake. Asked only
+// to explain a plaintext connection that failed; nothing is sent, so the
+// certificate is not verified.
+func (g *grpcClient) speaksTLS(ctx context.Context) bool {
+	d := tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}}} //nolint:gosec // only to tell whether the port speaks TLS
+	conn, err := d.DialContext(ctx, "tcp", g.addr)
+	if err != nil {
+		return false
+	}
+	_ = conn.Close()
+	return true
 }
 
 // speaksHTTP1 tells whether the server answers an HTTP/1.1 request: an
@@ -481,6 +534,8 @@ func (g *grpcClient) speaksHTTP1(ctx context.Context) bool {
 	if err != nil {
 		return false
 	}
-	_ = readSome(resp.Body)
+	// The status line says enough: a body without a length would be read
+	// until the server closes, which it may not.
+	_ = resp.Body.Close()
 	return true
 }

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -155,6 +156,67 @@ func TestGRPCOnHTTPPortHint(t *testing.T) {
 	err := c.Check(ctx)
 	if !strings.Contains(Hint(err), "does not speak gRPC (HTTP/2)") {
 		t.Fatalf("have %v (hint %q), want a hint that the server doesn't speak HTTP/2", err, Hint(err))
+	}
+}
+
+// An HTTP/1.0 server answers the HTTP/2 preface with an HTTP/1 response;
+// read as HTTP/2, it is a frame too large, or the connection closes first.
+// Either way such a server is told apart from a gRPC server that fails, by
+// --grpc and --otlp grpc:// alike, every time, and at once: never at the
+// end of the attempt.
+func TestGRPCOnHTTP10Server(t *testing.T) {
+	for _, closes := range []bool{false, true} {
+		t.Run(map[bool]string{false: "keeps the connection", true: "closes"}[closes], func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = ln.Close() })
+			go func() {
+				for {
+					conn, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() {
+						defer func() { _ = conn.Close() }()
+						if _, err := conn.Read(make([]byte, 4096)); err != nil {
+							return
+						}
+						_, _ = io.WriteString(conn, "HTTP/1.0 400 Bad Request\r\n\r\n")
+						if !closes {
+							_, _ = io.Copy(io.Discard, conn) // until the client closes
+						}
+					}()
+				}
+			}()
+			addr := ln.Addr().String()
+			g, err := NewGRPC(addr, TLS{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := NewOTLP("grpc://"+addr, OTLPOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tt := range []struct {
+				c    Checker
+				want string
+			}{
+				{g, "the server does not speak gRPC (HTTP/2): use --http http://" + addr + "/ for an HTTP endpoint, or --otlp http://" + addr + " for an OTLP receiver"},
+				{o, "the server does not speak gRPC (HTTP/2): use --otlp http://" + addr},
+			} {
+				for range 20 {
+					ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+					err := tt.c.Check(ctx)
+					late := ctx.Err() != nil
+					cancel()
+					if late || !IsConfig(err) || Hint(err) != tt.want {
+						t.Fatalf("%s: have %v (hint %q, at the deadline: %v), want hint %q at once", tt.c, err, Hint(err), late, tt.want)
+					}
+				}
+			}
+		})
 	}
 }
 

@@ -44,7 +44,7 @@ func NewHTTP(raw string, opt HTTPOptions) (*HTTP, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep, err := newHTTPEndpoint(u, opt.Header, opt.TLS)
+	ep, err := newHTTPEndpoint(u, opt.Header, opt.TLS, false)
 	if err != nil {
 		return nil, fmt.Errorf("http target %q: %w", redactURL(u), err)
 	}
@@ -62,28 +62,31 @@ type httpEndpoint struct {
 	header  http.Header
 	host    string // a Host header given by the user
 	client  *http.Client
+	otlp    bool // an OTLP/HTTP receiver's: redirects are answers, not followed
 	refused refusals
 }
 
-func newHTTPEndpoint(u *url.URL, header []string, t TLS) (*httpEndpoint, error) {
+// newHTTPEndpoint builds the endpoint of an --http target, or with otlp of
+// an OTLP/HTTP one.
+func newHTTPEndpoint(u *url.URL, header []string, t TLS, otlp bool) (*httpEndpoint, error) {
 	h, host, err := ParseHeaders(header)
 	if err != nil {
 		return nil, err
 	}
-	client, err := newHTTPClient(u, t)
+	client, err := newHTTPClient(u, t, !otlp)
 	if err != nil {
 		return nil, err
 	}
-	return &httpEndpoint{url: u, header: h, host: host, client: client}, nil
+	return &httpEndpoint{url: u, header: h, host: host, client: client, otlp: otlp}, nil
 }
 
 // do sends one request without a body, with Content-Type contentType if
-// set, and returns the status and the start of the body; an error means no
-// answer, with a hint where one helps.
-func (e *httpEndpoint) do(ctx context.Context, method, contentType string) (int, []byte, error) {
+// set, and returns the status, the header and the start of the body; an
+// error means no answer, with a hint where one helps.
+func (e *httpEndpoint) do(ctx context.Context, method, contentType string) (int, http.Header, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, e.url.String(), http.NoBody)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	req.Header = e.header.Clone()
 	if e.host != "" {
@@ -95,9 +98,9 @@ func (e *httpEndpoint) do(ctx context.Context, method, contentType string) (int,
 	req.Header.Set("User-Agent", "otelwait")
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return 0, nil, e.transportHint(ctx, req.URL, stripURL(err))
+		return 0, nil, nil, e.transportHint(ctx, req.URL, stripURL(err))
 	}
-	return resp.StatusCode, readSome(resp.Body), nil
+	return resp.StatusCode, resp.Header, readSome(resp.Body), nil
 }
 
 // parseHTTPURL checks an absolute http or https URL with a host and, if
@@ -109,8 +112,7 @@ func parseHTTPURL(raw string) (*url.URL, string, error) {
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
-		// Not quoted: an unparsable URL can't be redacted.
-		return nil, "", fmt.Errorf("bad url: %w", err)
+		return nil, "", fmt.Errorf("url %q: %w", redactTarget(raw), err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, "", &HintError{
@@ -150,11 +152,16 @@ func ParseHeaders(items []string) (http.Header, string, error) {
 			}
 			name, value, ok := strings.Cut(line, ":")
 			name = strings.TrimSpace(name)
-			if !ok || name == "" || strings.ContainsAny(name, " \t") || strings.ContainsAny(line, "\r\x00") {
-				// Never the value, which may be a secret.
+			if n := validToken(name); !ok || n < len(name) || name == "" {
+				// Never the value, which may be a secret, nor what
+				// follows a space in the name: a value typed without
+				// its colon.
 				what := "a header without a colon"
-				if ok {
-					what = fmt.Sprintf("header %q", name)
+				switch {
+				case ok && n > 0:
+					what = fmt.Sprintf("header %q", name[:n])
+				case ok:
+					what = "a header without a name"
 				}
 				return nil, "", &HintError{
 					Err:  fmt.Errorf("%s: want \"Name: value\"", what),
@@ -162,6 +169,12 @@ func ParseHeaders(items []string) (http.Header, string, error) {
 				}
 			}
 			value = strings.TrimSpace(value)
+			if !validHeaderValue(value) {
+				return nil, "", &HintError{
+					Err:  fmt.Errorf("header %q: control character in the value", name),
+					Hint: "a header value holds no control character but tab: check how it was quoted, or the file it was read from",
+				}
+			}
 			if textproto.CanonicalMIMEHeaderKey(name) == "Host" {
 				host = value
 				continue
@@ -172,11 +185,36 @@ func ParseHeaders(items []string) (http.Header, string, error) {
 	return h, host, nil
 }
 
-// newHTTPClient builds the client used by every attempt on one target.
+// validToken returns the length of the longest prefix of s that is an HTTP
+// token (RFC 9110), what a header name must be.
+func validToken(s string) int {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// validHeaderValue reports whether v holds no control character but
+// horizontal tab, as net/http requires of a header value
+// (httpguts.ValidHeaderFieldValue).
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// newHTTPClient builds the client used by every attempt on one target,
+// following up to maxRedirects redirects if follow, else none.
 // Connections are not kept between attempts, so each attempt closes what it
 // opened; proxies from the environment are not used, since the target is
 // what the app itself will connect to.
-func newHTTPClient(u *url.URL, t TLS) (*http.Client, error) {
+func newHTTPClient(u *url.URL, t TLS, follow bool) (*http.Client, error) {
 	tr := &http.Transport{
 		Proxy:                  nil,
 		DialContext:            (&net.Dialer{}).DialContext,
@@ -195,6 +233,9 @@ func newHTTPClient(u *url.URL, t TLS) (*http.Client, error) {
 	return &http.Client{
 		Transport: tr,
 		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
+			if !follow {
+				return http.ErrUseLastResponse
+			}
 			if len(via) >= maxRedirects {
 				return fmt.Errorf("more than %d redirects", maxRedirects)
 			}
@@ -210,7 +251,7 @@ func (c *HTTP) Proto() string { return "http" }
 
 // Check sends one GET.
 func (c *HTTP) Check(ctx context.Context) error {
-	code, body, err := c.ep.do(ctx, http.MethodGet, "")
+	code, _, body, err := c.ep.do(ctx, http.MethodGet, "")
 	if err != nil || c.accept.Contains(code) {
 		return err
 	}
@@ -244,6 +285,10 @@ func statusHint(code int, body []byte) error {
 		return &HintError{Err: err, Hint: "the Collector's health_check extension answers 503 until every pipeline has started"}
 	case code == http.StatusInternalServerError && bytes.Contains(body, []byte("Server not available")):
 		return &HintError{Err: err, Hint: "health_check with check_collector_pipeline enabled answers 500 while an exporter fails; that option is discouraged upstream"}
+	case code == http.StatusBadRequest && (bytes.Contains(body, []byte("HTTP request to an HTTPS server")) ||
+		bytes.Contains(body, []byte("plain HTTP request was sent to HTTPS port"))):
+		// Go's and nginx's answers to plaintext on a TLS port.
+		return &HintError{Err: err, Hint: "the server speaks TLS on this port: write https://", Config: true}
 	case code == http.StatusNotFound:
 		return &HintError{Err: err, Hint: "check the path: the health_check extension serves / on :13133 unless its path is configured"}
 	}
@@ -265,8 +310,15 @@ func oneLine(b []byte) string {
 // transportHint explains an HTTP request that got no response.
 func (e *httpEndpoint) transportHint(ctx context.Context, u *url.URL, err error) error {
 	port := urlPort(u)
+	addr := net.JoinHostPort(u.Hostname(), port)
 	if errors.Is(err, syscall.ECONNREFUSED) {
-		return e.refused.explain(ctx, net.JoinHostPort(u.Hostname(), port), err)
+		return e.refused.explain(ctx, addr, err)
+	}
+	plain := *u
+	plain.Scheme = "http"
+	flag := map[bool]string{false: "--http ", true: "--otlp "}[e.otlp]
+	if h := tlsHint(err, flag+redactURL(&plain)); h != nil {
+		return h
 	}
 	msg := err.Error()
 	if strings.Contains(msg, "readLoopPeekFailLocked") {
@@ -274,13 +326,13 @@ func (e *httpEndpoint) transportHint(ctx context.Context, u *url.URL, err error)
 		// connection opens: net/http sees bytes before any request.
 		err = errors.New("the server sent data before any request, as HTTP/2 servers do")
 	}
-	if err != nil && (strings.Contains(msg, "readLoopPeekFailLocked") || strings.Contains(msg, "malformed HTTP response") ||
-		strings.Contains(msg, "HTTP/1.x transport connection broken")) {
+	if strings.Contains(msg, "readLoopPeekFailLocked") || strings.Contains(msg, "malformed HTTP response") ||
+		strings.Contains(msg, "HTTP/1.x transport connection broken") {
 		hint := "the server does not answer HTTP/1"
 		if k := wellKnown(port); k != "" {
 			hint += "; " + k
 		}
-		return &HintError{Err: err, Hint: hint + ": use --grpc or --otlp grpc://" + u.Host, Config: true}
+		return &HintError{Err: err, Hint: hint + ": use " + suggest("grpc", addr, e.otlp, u.Scheme == "https"), Config: true}
 	}
 	return err
 }

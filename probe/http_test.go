@@ -177,8 +177,8 @@ func TestHTTPOnGRPCPortHint(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	err := c.Check(ctx)
-	if !strings.Contains(Hint(err), "--grpc") {
-		t.Fatalf("have %v (hint %q), want a hint to use --grpc", err, Hint(err))
+	if want := "use --grpc grpc://" + addr + " for a gRPC health service, or --otlp grpc://" + addr + " for an OTLP receiver"; !strings.HasSuffix(Hint(err), want) {
+		t.Fatalf("have %v (hint %q), want a hint ending %q", err, Hint(err), want)
 	}
 }
 
@@ -195,6 +195,49 @@ func TestParseHeaders(t *testing.T) {
 	_, _, err = ParseHeaders([]string{"Authorization Bearer s3cret"})
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("have %v, want an error that doesn't show the value", err)
+	}
+}
+
+// A header that net/http would refuse to send on every attempt is a usage
+// error: the value is never shown, the header always named, whether it is
+// for --http, OTLP/HTTP or OTLP/gRPC metadata.
+func TestHeaderControlCharacters(t *testing.T) {
+	for _, value := range []string{"a\x01b", "s3cret\x00", "a\rb", "a\x7f", "\x1b[0m"} {
+		header := []string{"Authorization: " + value}
+		opt := OTLPOptions{Header: header}
+		for name, parse := range map[string]func() error{
+			"http":      func() error { _, err := NewHTTP("http://h:1/", HTTPOptions{Header: header}); return err },
+			"otlp/http": func() error { _, err := NewOTLP("http://h:4318", opt); return err },
+			"otlp/grpc": func() error { _, err := NewOTLP("grpc://h:4317", opt); return err },
+			"endpoint":  func() error { _, err := NewOTLPEndpoint("grpc", "http://h:4317", "logs", opt); return err },
+		} {
+			err := parse()
+			if err == nil || !strings.Contains(err.Error(), `header "Authorization": control character`) || strings.Contains(err.Error(), value) || Hint(err) == "" {
+				t.Errorf("%s %q: have %v (hint %q), want an error naming the header and not its value", name, value, err, Hint(err))
+			}
+		}
+	}
+	// A tab is allowed, and sent.
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got <- r.Header.Get("X-Tab") }))
+	defer srv.Close()
+	c, err := NewHTTP(srv.URL, HTTPOptions{Header: []string{"X-Tab: a\tb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if have := <-got; have != "a\tb" {
+		t.Errorf("X-Tab: have %q, want %q", have, "a\tb")
+	}
+	// A name must be a token; what follows its first bad character may
+	// be a value whose colon was forgotten, and is not shown.
+	for _, bad := range []string{"X(A): v", "Authorization Bearer s3cret:x", "X\x01: v"} {
+		_, _, err := ParseHeaders([]string{bad})
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%q: have %v, want an error that doesn't show the value", bad, err)
+		}
 	}
 }
 

@@ -21,7 +21,7 @@ var Signals = []string{"traces", "metrics", "logs"}
 // Answers that waiting cannot fix are errors with a hint, marked Config:
 // no pipeline for the signal (gRPC Unimplemented, HTTP 404), rejected
 // credentials (Unauthenticated, PermissionDenied, 401, 403), a server
-// that isn't OTLP (405, 415).
+// that isn't OTLP (405, 415), a redirect (3xx, never followed).
 type OTLP struct {
 	display string
 	signal  string
@@ -44,27 +44,39 @@ type OTLPOptions struct {
 // grpcs:// (TLS) for OTLP/gRPC, whose path may name the signal (/traces,
 // /metrics, /logs; traces when empty); http:// or https:// for
 // OTLP/HTTP, posted to the URL's path (/v1/traces when empty), as an
-// exporter does with a per-signal endpoint.
+// exporter does with a per-signal endpoint. A grpc:// target takes no
+// user:password, query or fragment: credentials go in headers.
 func NewOTLP(raw string, opt OTLPOptions) (*OTLP, error) {
+	shown := redactTarget(raw)
 	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
+	if !ok || !validScheme(scheme) {
 		return nil, &HintError{
-			Err:  fmt.Errorf("otlp target %q: want a URL", raw),
+			Err:  fmt.Errorf("otlp target %q: want a URL", shown),
 			Hint: "e.g. http://localhost:4318 for OTLP/HTTP or grpc://localhost:4317 for OTLP/gRPC",
 		}
 	}
 	switch scheme {
 	case "grpc", "grpcs":
 		addr, signal, _ := strings.Cut(rest, "/")
+		if extra := grpcExtra(addr, rest); extra != "" {
+			hint := `send credentials as gRPC metadata with --http-header, e.g. --http-header "Authorization: Bearer $TOKEN"`
+			if extra == "fragment" {
+				hint = "write grpc://HOST:PORT[/SIGNAL], or grpcs:// for TLS"
+			}
+			return nil, &HintError{
+				Err:  fmt.Errorf("otlp target %q: grpc targets take no %s", shown, extra),
+				Hint: hint,
+			}
+		}
 		if _, _, err := splitHostPort(addr); err != nil {
-			return nil, fmt.Errorf("otlp target %q: %w", raw, err)
+			return nil, fmt.Errorf("otlp target %q: %w", shown, err)
 		}
 		if signal == "" {
 			signal = "traces"
 		}
 		if !isSignal(signal) {
 			return nil, &HintError{
-				Err:  fmt.Errorf("otlp target %q: unknown signal %q", raw, signal),
+				Err:  fmt.Errorf("otlp target %q: unknown signal %q", shown, signal),
 				Hint: "the path of a grpc:// target names the signal: /traces, /metrics or /logs",
 			}
 		}
@@ -79,7 +91,7 @@ func NewOTLP(raw string, opt OTLPOptions) (*OTLP, error) {
 		return newOTLP("", "http/protobuf", raw, "", opt)
 	}
 	return nil, &HintError{
-		Err:  fmt.Errorf("otlp target %q: unknown scheme %q", raw, scheme),
+		Err:  fmt.Errorf("otlp target %q: unknown scheme %q", shown, scheme),
 		Hint: "use http:// or https:// for OTLP/HTTP, grpc:// or grpcs:// for OTLP/gRPC",
 	}
 }
@@ -111,6 +123,7 @@ func newOTLP(display, protocol, endpoint, signal string, opt OTLPOptions) (*OTLP
 		if c.conn, err = newGRPCClient(net.JoinHostPort(u.Hostname(), port), u.Scheme == "https", opt.TLS); err != nil {
 			return nil, fmt.Errorf("otlp target %q: %w", redactURL(u), err)
 		}
+		c.conn.otlp = true
 		if c.display == "" {
 			c.display = map[string]string{"http": "grpc", "https": "grpcs"}[u.Scheme] + "://" + u.Host + "/" + signal
 		}
@@ -118,7 +131,7 @@ func newOTLP(display, protocol, endpoint, signal string, opt OTLPOptions) (*OTLP
 		if c.signal == "" {
 			c.signal = signalOfPath(u.Path)
 		}
-		if c.ep, err = newHTTPEndpoint(u, opt.Header, opt.TLS); err != nil {
+		if c.ep, err = newHTTPEndpoint(u, opt.Header, opt.TLS, true); err != nil {
 			return nil, fmt.Errorf("otlp target %q: %w", redactURL(u), err)
 		}
 		c.display = redactURL(u)
@@ -179,9 +192,13 @@ func (c *OTLP) checkGRPC(ctx context.Context) error {
 	case codeOK:
 		return nil
 	case codeUnimplemented:
+		hint := fmt.Sprintf("the Collector has no %s pipeline with an otlp receiver on this port, or this isn't an OTLP/gRPC port", c.signal)
+		if c.conn.port != "4317" {
+			hint += portHint(c.conn.port)
+		}
 		return &HintError{
 			Err:    fmt.Errorf("otlp %s export not implemented by the server: %w", c.signal, err),
-			Hint:   fmt.Sprintf("the Collector has no %s pipeline with an otlp receiver on this port, or this isn't an OTLP/gRPC port", c.signal),
+			Hint:   hint,
 			Config: true,
 		}
 	case codeUnauthenticated, codePermissionDenied:
@@ -191,9 +208,12 @@ func (c *OTLP) checkGRPC(ctx context.Context) error {
 }
 
 func (c *OTLP) checkHTTP(ctx context.Context) error {
-	code, body, err := c.ep.do(ctx, http.MethodPost, "application/x-protobuf")
+	code, header, body, err := c.ep.do(ctx, http.MethodPost, "application/x-protobuf")
 	if err != nil || code >= 200 && code < 300 {
 		return err
+	}
+	if code >= 300 && code < 400 {
+		return c.redirected(code, header.Get("Location"))
 	}
 	err = statusHint(code, body)
 	switch code {
@@ -209,6 +229,23 @@ func (c *OTLP) checkHTTP(ctx context.Context) error {
 		return &HintError{Err: err, Hint: "this is not an OTLP/HTTP receiver" + portHint(urlPort(c.ep.url)), Config: true}
 	}
 	return err
+}
+
+// redirected explains a redirect, which an OTLP/HTTP receiver never
+// answers: exporters fail on it, or follow it with a GET that drops the
+// data, and an auth proxy answers it with its login page. The body is left
+// out: it repeats the location, unredacted.
+func (c *OTLP) redirected(code int, location string) error {
+	err := fmt.Errorf("status %d %s", code, http.StatusText(code))
+	hint := "the endpoint redirects"
+	if location != "" {
+		shown := redactTarget(location)
+		if u, perr := c.ep.url.Parse(location); perr == nil {
+			shown = redactURL(u)
+		}
+		hint += fmt.Sprintf(" to %q", shown)
+	}
+	return &HintError{Err: err, Hint: hint + ": an OTLP receiver answers exports itself; point the exporter at the receiver", Config: true}
 }
 
 func urlPort(u *url.URL) string {

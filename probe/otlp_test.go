@@ -2,7 +2,10 @@ package probe
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -112,14 +115,56 @@ func TestOTLPHTTP(t *testing.T) {
 	}
 }
 
+// An OTLP/HTTP receiver answers exports itself: a redirect, such as an
+// auth proxy's to its login page, is never followed and never ready, and the
+// hint names where it leads, redacted. A plain --http target follows it.
+func TestOTLPHTTPRedirect(t *testing.T) {
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			var followed atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/login" {
+					followed.Add(1)
+					return // 200
+				}
+				w.Header().Set("Location", "/login?next=s3cret")
+				w.WriteHeader(code)
+			}))
+			defer srv.Close()
+			c, err := NewOTLP(srv.URL, OTLPOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Check(t.Context())
+			want := fmt.Sprintf("redirects to %q", srv.URL+"/login?next=redacted")
+			if !IsConfig(err) || !strings.Contains(err.Error(), strconv.Itoa(code)) || !strings.Contains(Hint(err), want) ||
+				strings.Contains(err.Error()+Hint(err), "s3cret") {
+				t.Errorf("have %v (hint %q), want a config error with a hint naming %q", err, Hint(err), want)
+			}
+			if n := followed.Load(); n != 0 {
+				t.Errorf("the redirect was followed %d times", n)
+			}
+			h, err := NewHTTP(srv.URL, HTTPOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Check(t.Context()); err != nil || followed.Load() != 1 {
+				t.Errorf("--http: have %v after %d requests to the location, want it followed and ready", err, followed.Load())
+			}
+		})
+	}
+}
+
 // OTLP/HTTP aimed at the gRPC port, and the reverse, get a hint.
 func TestOTLPWrongProtocol(t *testing.T) {
 	var got atomic.Int32
 	grpcAddr := serveGRPC(t, func(s *grpc.Server) { testserver.OTLPGRPC(s, Signals, "", &got) })
 	httpSrv := otlpHTTP(t, Signals, nil, &got)
 	for _, tt := range []struct{ target, hint string }{
-		{"http://" + grpcAddr, "--grpc or --otlp grpc://"},
-		{"grpc://" + httpSrv.Listener.Addr().String(), "--http or --otlp http://"},
+		// An --otlp target is pointed to OTLP in the other protocol,
+		// never to --grpc or --http.
+		{"http://" + grpcAddr, ": use --otlp grpc://" + grpcAddr},
+		{"grpc://" + httpSrv.Listener.Addr().String(), ": use --otlp http://" + httpSrv.Listener.Addr().String()},
 	} {
 		c, err := NewOTLP(tt.target, OTLPOptions{})
 		if err != nil {
@@ -128,8 +173,8 @@ func TestOTLPWrongProtocol(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 		err = c.Check(ctx)
 		cancel()
-		if !strings.Contains(Hint(err), tt.hint) {
-			t.Errorf("%s: have %v (hint %q), want a hint about %q", tt.target, err, Hint(err), tt.hint)
+		if !strings.HasSuffix(Hint(err), tt.hint) || !IsConfig(err) {
+			t.Errorf("%s: have %v (hint %q), want a config error with a hint ending %q", tt.target, err, Hint(err), tt.hint)
 		}
 	}
 	if got.Load() != 0 {
@@ -158,14 +203,17 @@ func TestOTLPParsing(t *testing.T) {
 }
 
 func FuzzOTLP(f *testing.F) {
-	for _, s := range []string{"grpc://localhost:4317", "grpcs://[::1]:4317/logs", "http://h:4318", "https://u:p@h/v1/logs?x=1", "grpc://h:1/"} {
+	for _, s := range []string{"grpc://localhost:4317", "grpcs://[::1]:4317/logs", "http://h:4318", "https://u:p@h/v1/logs?x=1", "grpc://h:1/",
+		"ftp://u:s3cret@h/", "grpc://u:s3cret@h:1/traces?t=s3cret"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := NewOTLP(s, OTLPOptions{})
 		if err != nil {
+			showsSecret(t, s, err.Error()+"\n"+Hint(err))
 			return
 		}
+		showsSecret(t, s, c.String())
 		if strings.HasPrefix(s, "http") {
 			return // String() is redacted and has the default path: not a round trip
 		}

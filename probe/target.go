@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // TLS is how https and grpcs targets verify the server and present a client
@@ -72,8 +74,16 @@ func (t TLS) Config() (*tls.Config, error) {
 }
 
 // splitHostPort checks a HOST:PORT address: a non-empty host name or IP
-// literal (IPv6 in brackets) and a numeric port from 1 to 65535.
+// literal (IPv6 in brackets) and a numeric port from 1 to 65535. Its errors
+// show addr redacted, as every error about a target does.
 func splitHostPort(addr string) (host, port string, err error) {
+	if i := strings.IndexAny(addr, "@?#"); i >= 0 {
+		what := map[byte]string{'@': "user:password", '?': "query", '#': "fragment"}[addr[i]]
+		return "", "", &HintError{
+			Err:  fmt.Errorf("address %q: HOST:PORT takes no %s", redactTarget(addr), what),
+			Hint: "e.g. localhost:4317 or [::1]:4317",
+		}
+	}
 	host, port, err = net.SplitHostPort(addr)
 	if err != nil {
 		var aerr *net.AddrError
@@ -106,18 +116,85 @@ func splitHostPort(addr string) (host, port string, err error) {
 	return host, port, nil
 }
 
+// grpcExtra names what a gRPC target can't carry but a URL can: a
+// user:password in its address, a query or a fragment anywhere; "" when
+// it has none. rest is the target without its scheme, addr its HOST:PORT.
+func grpcExtra(addr, rest string) string {
+	switch {
+	case strings.Contains(addr, "@"):
+		return "user:password"
+	case strings.Contains(rest, "?"):
+		return "query"
+	case strings.Contains(rest, "#"):
+		return "fragment"
+	}
+	return ""
+}
+
 // redactURL hides what a URL may carry in secret: the userinfo password and
-// every query value.
+// every query value (an entry without '=' whole).
 func redactURL(u *url.URL) string {
 	c := *u
-	if c.RawQuery != "" {
-		q := c.Query()
-		for k := range q {
-			q[k] = []string{"redacted"}
-		}
-		c.RawQuery = q.Encode()
-	}
+	c.RawQuery = redactQuery(c.RawQuery)
 	return c.Redacted()
+}
+
+func redactQuery(q string) string {
+	if q == "" {
+		return ""
+	}
+	entries := strings.Split(q, "&")
+	for i, e := range entries {
+		if k, _, ok := strings.Cut(e, "="); ok {
+			entries[i] = k + "=redacted"
+		} else if e != "" {
+			entries[i] = "redacted"
+		}
+	}
+	return strings.Join(entries, "&")
+}
+
+// redactTarget hides the secrets of a target as typed, as redactURL does,
+// whether or not it parses as a URL: the password of a userinfo (xxxxx) and
+// every query value. Errors about a target show it through this.
+func redactTarget(raw string) string {
+	s, frag := raw, ""
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		s, frag = s[:i], s[i:]
+	}
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		s = s[:i+1] + redactQuery(s[i+1:])
+	}
+	// The authority follows a scheme's "://", or starts the target.
+	start := 0
+	if scheme, _, ok := strings.Cut(s, "://"); ok && validScheme(scheme) {
+		start = len(scheme) + 3
+	}
+	end := len(s)
+	if i := strings.IndexAny(s[start:], "/?"); i >= 0 {
+		end = start + i
+	}
+	if at := strings.LastIndexByte(s[start:end], '@'); at >= 0 {
+		if colon := strings.IndexByte(s[start:start+at], ':'); colon >= 0 {
+			s = s[:start+colon+1] + "xxxxx" + s[start+at:]
+		}
+	}
+	return s + frag
+}
+
+// validScheme reports whether s has the syntax of a URL scheme (RFC 3986:
+// a letter, then letters, digits, '+', '-' or '.'), so that it can be
+// quoted in a message without quoting a secret typed where a scheme goes.
+func validScheme(s string) bool {
+	for i, r := range s {
+		switch {
+		case 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z':
+		case i > 0 && ('0' <= r && r <= '9' || r == '+' || r == '-' || r == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 // wellKnown names what usually listens on a Collector's default ports, for
@@ -134,4 +211,74 @@ func wellKnown(port string) string {
 		return "13132 is the healthcheckv2 extension's gRPC health service"
 	}
 	return ""
+}
+
+// suggest is the flag and target that probe addr (HOST:PORT) in proto,
+// "grpc" or "http", the protocol its port was found to speak by a probe of
+// the other: OTLP for an --otlp target (otlp) or an OTLP port, the health
+// check for a health check's port, else both choices. secure keeps TLS.
+func suggest(proto, addr string, otlp, secure bool) string {
+	_, port, _ := net.SplitHostPort(addr)
+	s := ""
+	if secure {
+		s = "s"
+	}
+	if proto == "grpc" {
+		switch {
+		case otlp || port == "4317":
+			return "--otlp grpc" + s + "://" + addr
+		case port == "13132":
+			return "--grpc grpc" + s + "://" + addr
+		}
+		return "--grpc grpc" + s + "://" + addr + " for a gRPC health service, or --otlp grpc" + s + "://" + addr + " for an OTLP receiver"
+	}
+	switch {
+	case otlp || port == "4318":
+		return "--otlp http" + s + "://" + addr
+	case port == "13133":
+		return "--http http" + s + "://" + addr + "/"
+	}
+	return "--http http" + s + "://" + addr + "/ for an HTTP endpoint, or --otlp http" + s + "://" + addr + " for an OTLP receiver"
+}
+
+// tlsHint explains a TLS connection that failed for a reason waiting
+// won't fix, or returns nil: a certificate that doesn't verify, or a server
+// that answers in plaintext, for which plain is the flag and target to use
+// instead.
+func tlsHint(err error, plain string) *HintError {
+	var (
+		unknown x509.UnknownAuthorityError
+		name    x509.HostnameError
+		invalid x509.CertificateInvalidError
+		record  tls.RecordHeaderError
+	)
+	var hint string
+	switch {
+	case errors.As(err, &unknown):
+		hint = "the server's certificate is signed by an authority the system doesn't trust: pass that CA with --ca-file"
+	case errors.As(err, &name):
+		hint = fmt.Sprintf("the server's certificate is not for %q", name.Host)
+		if name.Certificate != nil {
+			var names []string
+			names = append(names, name.Certificate.DNSNames...)
+			for _, ip := range name.Certificate.IPAddresses {
+				names = append(names, ip.String())
+			}
+			if len(names) > 0 {
+				hint += " but for " + strings.Join(names, ", ")
+			}
+		}
+		hint += ": name one it holds with --tls-server-name, or probe by that name"
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		hint = "the server's certificate has expired or is not valid yet"
+		if c := invalid.Cert; c != nil {
+			hint += fmt.Sprintf(" (valid from %s to %s)", c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
+		}
+		hint += ": renew it, or check this machine's clock"
+	case errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &record):
+		hint = "the server answers in plaintext, not TLS: use " + plain
+	default:
+		return nil
+	}
+	return &HintError{Err: err, Hint: hint, Config: true}
 }

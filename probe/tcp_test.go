@@ -192,17 +192,20 @@ func TestStringRedacts(t *testing.T) {
 	}
 }
 
-// The fuzzers check that parsing never panics and that what parses
-// round-trips: parsing a target's String() gives the same target.
+// The fuzzers check that parsing never panics, that what parses
+// round-trips (parsing a target's String() gives the same target), and that
+// neither String() nor an error shows a secret (see showsSecret).
 func FuzzTCP(f *testing.F) {
-	for _, s := range []string{"localhost:4317", "[::1]:1", "a:b:c", ":0", "[::1%eth0]:80"} {
+	for _, s := range []string{"localhost:4317", "[::1]:1", "a:b:c", ":0", "[::1%eth0]:80", "u:s3cret@h:1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := NewTCP(s)
 		if err != nil {
+			showsSecret(t, s, err.Error()+"\n"+Hint(err))
 			return
 		}
+		showsSecret(t, s, c.String())
 		c2, err := NewTCP(c.String())
 		if err != nil || c2.addr != c.addr {
 			t.Fatalf("%q: round trip gave %v, %v", s, c2, err)
@@ -211,14 +214,16 @@ func FuzzTCP(f *testing.F) {
 }
 
 func FuzzGRPC(f *testing.F) {
-	for _, s := range []string{"localhost:13132", "grpc://h:1/traces/http", "grpcs://[::1]:443/", "grpc://", "x://y"} {
+	for _, s := range []string{"localhost:13132", "grpc://h:1/traces/http", "grpcs://[::1]:443/", "grpc://", "x://y", "grpc://u:s3cret@h:1/x?t=s3cret"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := NewGRPC(s, TLS{})
 		if err != nil {
+			showsSecret(t, s, err.Error()+"\n"+Hint(err))
 			return
 		}
+		showsSecret(t, s, c.String())
 		c2, err := NewGRPC(c.String(), TLS{})
 		if err != nil || c2.conn.base != c.conn.base || c2.service != c.service {
 			t.Fatalf("%q: round trip gave %+v, %v", s, c2, err)
@@ -227,14 +232,16 @@ func FuzzGRPC(f *testing.F) {
 }
 
 func FuzzHTTP(f *testing.F) {
-	for _, s := range []string{"http://localhost:13133/", "https://u:p@h/x?t=1", "http://[::1]:1/a%20b", "http://h:0/", "http://%zz"} {
+	for _, s := range []string{"http://localhost:13133/", "https://u:p@h/x?t=1", "http://[::1]:1/a%20b", "http://h:0/", "http://%zz", "http://u:s3cret@h:0/?s3cret"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := NewHTTP(s, HTTPOptions{})
 		if err != nil {
+			showsSecret(t, s, err.Error()+"\n"+Hint(err))
 			return
 		}
+		showsSecret(t, s, c.String())
 		c2, err := NewHTTP(c.ep.url.String(), HTTPOptions{})
 		if err != nil || c2.ep.url.String() != c.ep.url.String() {
 			t.Fatalf("%q: round trip gave %v, %v", s, c2, err)
