@@ -67,8 +67,16 @@ type httpEndpoint struct {
 }
 
 // newHTTPEndpoint builds the endpoint of an --http target, or with otlp of
-// an OTLP/HTTP one.
+// an OTLP/HTTP one. A user:password in the URL is sent as basic
+// authentication to an --http target, as curl does, but never to an OTLP
+// receiver: the exporters ignore it, so the probe must not succeed where
+// the export would be refused.
 func newHTTPEndpoint(u *url.URL, header []string, t TLS, otlp bool) (*httpEndpoint, error) {
+	if otlp && u.User != nil {
+		c := *u
+		c.User = nil
+		u = &c
+	}
 	h, host, err := ParseHeaders(header)
 	if err != nil {
 		return nil, err

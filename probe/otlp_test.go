@@ -223,3 +223,34 @@ func FuzzOTLP(f *testing.F) {
 		}
 	})
 }
+
+// The exporters send no credentials from the endpoint's user:password, so
+// neither does an OTLP probe; an --http probe sends them, as curl does.
+func TestOTLPHTTPSendsNoUserinfo(t *testing.T) {
+	auth := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth <- r.Header.Get("Authorization")
+	}))
+	defer srv.Close()
+	withUser := strings.Replace(srv.URL, "://", "://user:s3cret@", 1)
+	otlp, err := NewOTLP(withUser+"/v1/traces", OTLPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := otlp.Check(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if have := <-auth; have != "" {
+		t.Errorf("otlp: have Authorization %q, want none", have)
+	}
+	web, err := NewHTTP(withUser+"/", HTTPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := web.Check(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if have := <-auth; !strings.HasPrefix(have, "Basic ") {
+		t.Errorf("http: have Authorization %q, want basic authentication", have)
+	}
+}
