@@ -91,7 +91,7 @@ func (r *refusals) explain(ctx context.Context, addr string, err error) error {
 	}
 	return &HintError{
 		Err:    fmt.Errorf("%w (but %s accepts)", err, r.accepts),
-		Hint:   fmt.Sprintf("the server listens on %s only: probe localhost:%s, or %s", r.accepts, port, r.accepts),
+		Hint:   fmt.Sprintf("the server listens on %s only: probe %s, and make sure the app sends there too (or have the server listen on both)", r.accepts, r.accepts),
 		Config: true,
 	}
 }
