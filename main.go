@@ -465,8 +465,8 @@ func usage(w io.Writer, err error) int {
 	return exitUsage
 }
 
-// signals turns SIGINT and SIGTERM into the cancellation of a context and
-// remembers the first one received.
+// signals turns SIGINT, SIGTERM and SIGQUIT into the cancellation of a
+// context and remembers the first one received.
 type signals struct {
 	ch     chan os.Signal
 	first  chan os.Signal
@@ -476,7 +476,11 @@ type signals struct {
 func withSignals(parent context.Context) (context.Context, *signals) {
 	ctx, cancel := context.WithCancelCause(parent)
 	s := &signals{ch: make(chan os.Signal, 1), first: make(chan os.Signal, 1)}
-	signal.Notify(s.ch, syscall.SIGINT, syscall.SIGTERM)
+	// SIGQUIT too: the Go runtime's own answer, a goroutine dump and exit
+	// 2, would read as a usage error. A signal the parent ignored (SIGINT
+	// in a script's background job) stays ignored.
+	sigs := slices.DeleteFunc([]os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT}, signal.Ignored)
+	signal.Notify(s.ch, sigs...)
 	done := make(chan struct{})
 	go func() {
 		select {
@@ -488,7 +492,7 @@ func withSignals(parent context.Context) (context.Context, *signals) {
 	}()
 	s.stopFn = func() {
 		signal.Stop(s.ch)
-		signal.Reset(syscall.SIGINT, syscall.SIGTERM)
+		signal.Reset(sigs...)
 		close(done)
 		cancel(nil)
 	}
@@ -506,8 +510,9 @@ func (s *signals) received() os.Signal {
 	}
 }
 
-// stop restores the default handling of SIGINT and SIGTERM, as the command
-// will have after exec; it may be called more than once.
+// stop gives SIGINT, SIGTERM and SIGQUIT back the handling otelwait started
+// with, as the command will have it after exec; it may be called more than
+// once.
 func (s *signals) stop() {
 	if s.stopFn != nil {
 		s.stopFn()

@@ -313,15 +313,15 @@ func TestSamePID(t *testing.T) {
 	}
 }
 
-// SIGINT or SIGTERM during the wait stops otelwait at once, with 128+n,
-// and the command never starts.
+// SIGINT, SIGTERM or SIGQUIT during the wait stops otelwait at once, with
+// 128+n, and the command never starts.
 func TestSignalDuringWait(t *testing.T) {
 	bin := otelwaitBin(t)
 	closed, err := freeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			marker := filepath.Join(t.TempDir(), "started")
 			var stderr syncBuffer
@@ -348,6 +348,40 @@ func TestSignalDuringWait(t *testing.T) {
 			}
 			t.Logf("stopped %v after %v", sig, took)
 		})
+	}
+}
+
+// A SIGINT the parent ignored, as a shell does for a background job, stays
+// ignored during the wait, as it would be by the command run directly.
+func TestIgnoredSignalStaysIgnored(t *testing.T) {
+	bin := otelwaitBin(t)
+	closed, err := freeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd := exec.Command("sh", "-c", `trap '' INT; exec "$0" "$@"`, bin, "--tcp", closed, "--timeout", "30s")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(stderr.String(), `"not ready"`) })
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		t.Fatalf("stopped by an ignored SIGINT: %v, exit code %d", err, cmd.ProcessState.ExitCode())
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if have, want := cmd.ProcessState.ExitCode(), 128+int(syscall.SIGTERM); have != want {
+		t.Errorf("exit code after SIGTERM: have %d, want %d", have, want)
 	}
 }
 
