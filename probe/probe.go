@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -240,14 +241,14 @@ func waitOne(ctx context.Context, t Checker, opt Options, start time.Time, hub *
 			log.Info().Int("attempt", attempt).Dur("elapsed", Since(start)).Msg("ready")
 			return nil
 		}
-		if ctx.Err() != nil && lastErr != nil {
+		if expired(ctx) && lastErr != nil {
 			// The attempt was cut short by the end of the wait: its error
 			// says nothing about the target.
 			err = lastErr
 			attempt--
 		}
 		lastErr = err
-		if ctx.Err() != nil || (opt.Attempts > 0 && attempt >= opt.Attempts) {
+		if expired(ctx) || (opt.Attempts > 0 && attempt >= opt.Attempts) {
 			return &NotReady{Target: t, Attempts: attempt, Err: err}
 		}
 		if addr, ok := refusedLoopback(err); !ok {
@@ -309,8 +310,19 @@ func checkOnce(ctx context.Context, t Checker, timeout time.Duration) error {
 		defer cancel()
 	}
 	err := t.Check(ctx)
-	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+	if err != nil && expired(ctx) && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)) {
 		return fmt.Errorf("no answer within %s: %w", timeout, err)
 	}
 	return err
+}
+
+// expired reports whether ctx is done or its deadline has passed: an
+// operation bounded by the deadline (a dial: "i/o timeout") can return
+// before ctx's own timer marks it done.
+func expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }

@@ -3,7 +3,9 @@ package probe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -196,6 +198,37 @@ func TestWaitKeepsLastRealError(t *testing.T) {
 	})
 	err := Wait(ctx, []Checker{c}, fastOpts())
 	if err == nil || !strings.Contains(err.Error(), "status 503") {
+		t.Fatalf("have %v, want the last real error", err)
+	}
+}
+
+// deadlineOnly is a context whose deadline passes but which is never marked
+// done, as a real one is not yet in the moment after its deadline, when a
+// dial bounded by it has already returned "i/o timeout".
+type deadlineOnly struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c deadlineOnly) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// An attempt that ends with the wait's deadline says nothing about the
+// target, even when it returns before the context is marked done.
+func TestWaitKeepsLastRealErrorAtDeadline(t *testing.T) {
+	ctx := deadlineOnly{context.Background(), time.Now().Add(50 * time.Millisecond)}
+	var n atomic.Int32
+	c := CheckFunc("x", func(ctx context.Context) error {
+		if n.Add(1) == 1 {
+			return errors.New("connection refused")
+		}
+		d, _ := ctx.Deadline()
+		time.Sleep(time.Until(d))
+		return fmt.Errorf("dial: %w", os.ErrDeadlineExceeded)
+	})
+	opt := fastOpts()
+	opt.AttemptTimeout, opt.Attempts = 0, 3
+	err := Wait(ctx, []Checker{c}, opt)
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("have %v, want the last real error", err)
 	}
 }
