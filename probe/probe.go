@@ -81,12 +81,18 @@ func IsConfig(err error) bool {
 	return ok && h.Config
 }
 
-// Backoff is the schedule between attempts on one target: Initial for the
-// first Hold of the wait (a Collector usually starts within that window, so
-// it is noticed within tens of milliseconds), then growing by Factor per
-// attempt up to Max. Each delay is stretched by up to Jitter, a fraction, so
-// that targets and replicas do not probe in lock step; a delay is never
-// shorter than its nominal value, so Initial bounds the probe rate. Wait
+// Backoff is the schedule of attempts on one target, as the time from the
+// start of one attempt to the start of the next (an attempt that takes
+// longer is followed at once): Initial for the first Hold of the wait (a
+// Collector usually starts within that window, so it is noticed within
+// tens of milliseconds), then growing by Factor per attempt up to Max.
+// During the hold the period is exact and each target gets a phase of its
+// own, the first delay stretched by up to Jitter, a fraction; after it
+// every delay is stretched by up to Jitter. So targets and replicas do not
+// probe in lock step, a delay is never shorter than its nominal value, and
+// Initial bounds the probe rate; an exact period during the hold also
+// keeps the mean delay, and with it the mean time to notice a target,
+// at Initial. Wait
 // adds one attempt per new listening socket on a refused loopback address
 // (see listen.go), never more.
 type Backoff struct {
@@ -97,11 +103,12 @@ type Backoff struct {
 	Jitter  float64 // a fraction in [0, 1)
 }
 
-// DefaultBackoff probes every 40 to 44 ms for the first 3 s (at most 25
-// attempts in the first second, so a target that turns ready is seen
-// after 21 ms on average; a refused loopback address that starts to listen
-// sooner, see listen.go), then grows by half per attempt to every 300 to 330 ms (about 3
-// a second), reached 3.5 s into the wait.
+// DefaultBackoff probes every 40 ms for the first 3 s, after a first delay
+// of 40 to 44 ms (at most 25 attempts in the first second, so a target that
+// turns ready is seen after 20 ms on average; a refused loopback address
+// that starts to listen sooner, see listen.go), then grows by half per
+// attempt to every 300 to 330 ms (about 3 a second), reached 3.5 s into the
+// wait.
 var DefaultBackoff = Backoff{
 	Initial: 40 * time.Millisecond,
 	Max:     300 * time.Millisecond,
@@ -129,6 +136,19 @@ func (b Backoff) Next(prev, elapsed time.Duration) time.Duration {
 func (b Backoff) Jittered(d time.Duration, r float64) time.Duration {
 	j := min(max(b.Jitter, 0), 0.99)
 	return d + time.Duration(float64(d)*j*r)
+}
+
+// Delay returns the nominal delay after an attempt made elapsed into the
+// wait, following the nominal delay prev (0 after the first attempt), and
+// the time from that attempt's start to the next one's: the nominal delay,
+// Jittered unless the hold is on and this is not its first delay; r is a
+// random number in [0, 1).
+func (b Backoff) Delay(prev, elapsed time.Duration, r float64) (nominal, next time.Duration) {
+	nominal = b.Next(prev, elapsed)
+	if prev > 0 && elapsed < b.Hold {
+		return nominal, nominal
+	}
+	return nominal, b.Jittered(nominal, r)
 }
 
 // Options configure Wait.
@@ -236,6 +256,7 @@ func waitOne(ctx context.Context, t Checker, opt Options, start time.Time, hub *
 		if watching {
 			watching = hub.note(refused, seen)
 		}
+		began := time.Now()
 		err := checkOnce(ctx, t, opt.AttemptTimeout)
 		if err == nil {
 			log.Info().Int("attempt", attempt).Dur("elapsed", Since(start)).Msg("ready")
@@ -262,10 +283,11 @@ func waitOne(ctx context.Context, t Checker, opt Options, start time.Time, hub *
 				log.Debug().Stringer("addr", addr).Msg("no listener lookup here: retrying on the schedule")
 			}
 		}
-		elapsed := time.Since(start)
-		delay = opt.Backoff.Next(delay, elapsed)
-		next := opt.Backoff.Jittered(delay, opt.Rand())
+		var next time.Duration
+		delay, next = opt.Backoff.Delay(delay, began.Sub(start), opt.Rand())
 		now := time.Now()
+		next = max(began.Add(next).Sub(now), 0)
+		elapsed := now.Sub(start)
 		ev := log.Debug()
 		if msg := err.Error(); msg != lastMsg || now.Sub(lastInfo) >= infoEvery {
 			ev = log.Info()

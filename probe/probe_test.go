@@ -39,6 +39,30 @@ func TestBackoffNext(t *testing.T) {
 	}
 }
 
+// The hold's period is exact, at a phase of the target's own: only its
+// first delay is stretched; after the hold every delay is.
+func TestBackoffDelayJitter(t *testing.T) {
+	b := Backoff{Initial: 40 * time.Millisecond, Max: 400 * time.Millisecond, Hold: time.Second, Factor: 1.5, Jitter: 0.1}
+	tests := []struct {
+		name               string
+		prev, elapsed      time.Duration
+		nominal, wantDelay time.Duration
+	}{
+		{"first: the phase", 0, 0, 40 * time.Millisecond, 42 * time.Millisecond},
+		{"held: exact", 40 * time.Millisecond, 500 * time.Millisecond, 40 * time.Millisecond, 40 * time.Millisecond},
+		{"after the hold", 40 * time.Millisecond, time.Second, 60 * time.Millisecond, 63 * time.Millisecond},
+		{"first after the hold", 0, time.Hour, 40 * time.Millisecond, 42 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nominal, delay := b.Delay(tt.prev, tt.elapsed, 0.5)
+			if nominal != tt.nominal || delay != tt.wantDelay {
+				t.Errorf("Delay(%v, %v, 0.5): have %v, %v; want %v, %v", tt.prev, tt.elapsed, nominal, delay, tt.nominal, tt.wantDelay)
+			}
+		})
+	}
+}
+
 // checkBackoff asserts the schedule's invariants for one configuration.
 func checkBackoff(t *testing.T, b Backoff, rnd func() float64) {
 	t.Helper()
@@ -53,9 +77,15 @@ func checkBackoff(t *testing.T, b Backoff, rnd func() float64) {
 		if prev > 0 && elapsed >= b.Hold && d < prev {
 			t.Fatalf("attempt %d: Next(%v, %v) = %v shrank after the hold", i, prev, elapsed, d)
 		}
-		j := b.Jittered(d, rnd())
+		nominal, j := b.Delay(prev, elapsed, rnd())
+		if nominal != d {
+			t.Fatalf("attempt %d: Delay(%v, %v) nominal %v, want Next's %v", i, prev, elapsed, nominal, d)
+		}
 		if j > hi || j < d {
-			t.Fatalf("attempt %d: Jittered(%v) = %v, outside [%v, %v]", i, d, j, d, hi)
+			t.Fatalf("attempt %d: Delay(%v, %v) = %v, outside [%v, %v]", i, prev, elapsed, j, d, hi)
+		}
+		if prev > 0 && elapsed < b.Hold && j != d {
+			t.Fatalf("attempt %d: Delay(%v, %v) = %v during the hold, want exactly %v", i, prev, elapsed, j, d)
 		}
 		if j < lo {
 			t.Fatalf("attempt %d: delay %v below Initial %v: the probe rate is unbounded", i, j, lo)
@@ -202,6 +232,33 @@ func TestWaitKeepsLastRealError(t *testing.T) {
 	}
 }
 
+// Delays run from the start of one attempt to the start of the next, so a
+// slow answer doesn't stretch the schedule (nor the time to notice a
+// target that turns ready).
+func TestWaitDelayRunsFromAttemptStart(t *testing.T) {
+	var starts []time.Time
+	c := CheckFunc("slow", func(ctx context.Context) error {
+		starts = append(starts, time.Now())
+		if len(starts) == 3 {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+		return errors.New("status 503")
+	})
+	opt := fastOpts()
+	opt.Backoff = Backoff{Initial: 250 * time.Millisecond, Max: 250 * time.Millisecond, Hold: time.Hour, Factor: 1}
+	if err := Wait(t.Context(), []Checker{c}, opt); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(starts); i++ {
+		// From the end of the attempt, it would be 450 ms. (Check runs a
+		// moment after Wait takes an attempt's start, hence the slack below.)
+		if d := starts[i].Sub(starts[i-1]); d < 240*time.Millisecond || d >= 400*time.Millisecond {
+			t.Errorf("attempt %d started %v after the one before, want 250 ms", i+1, d)
+		}
+	}
+}
+
 // deadlineOnly is a context whose deadline passes but which is never marked
 // done, as a real one is not yet in the moment after its deadline, when a
 // dial bounded by it has already returned "i/o timeout".
@@ -242,8 +299,9 @@ func TestDefaultBackoffRate(t *testing.T) {
 		attempts := 1 // the first is at once
 		var late []time.Duration
 		for at < 12*time.Second {
-			prev = DefaultBackoff.Next(prev, at)
-			at += DefaultBackoff.Jittered(prev, r())
+			var next time.Duration
+			prev, next = DefaultBackoff.Delay(prev, at, r())
+			at += next
 			if at < time.Second {
 				attempts++
 			}
