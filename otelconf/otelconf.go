@@ -90,6 +90,8 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+
+	"github.com/otelwait/otelwait/internal/redact"
 )
 
 // Input is everything the resolution reads.
@@ -1051,15 +1053,7 @@ func RedactURL(s string) string {
 		if h := strings.IndexByte(query, '#'); h >= 0 {
 			query, frag = query[:h], query[h:]
 		}
-		parts := strings.Split(query, "&")
-		for j, p := range parts {
-			if k, _, ok := strings.Cut(p, "="); ok {
-				parts[j] = k + "=redacted"
-			} else if p != "" {
-				parts[j] = "redacted"
-			}
-		}
-		tail = tail[:q+1] + strings.Join(parts, "&") + frag
+		tail = tail[:q+1] + redact.Query(query) + frag
 	}
 	return head + auth + tail
 }

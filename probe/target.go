@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/otelwait/otelwait/internal/redact"
 )
 
 // TLS is how https and grpcs targets verify the server and present a client
@@ -135,23 +137,8 @@ func grpcExtra(addr, rest string) string {
 // every query value (an entry without '=' whole).
 func redactURL(u *url.URL) string {
 	c := *u
-	c.RawQuery = redactQuery(c.RawQuery)
+	c.RawQuery = redact.Query(c.RawQuery)
 	return c.Redacted()
-}
-
-func redactQuery(q string) string {
-	if q == "" {
-		return ""
-	}
-	entries := strings.Split(q, "&")
-	for i, e := range entries {
-		if k, _, ok := strings.Cut(e, "="); ok {
-			entries[i] = k + "=redacted"
-		} else if e != "" {
-			entries[i] = "redacted"
-		}
-	}
-	return strings.Join(entries, "&")
 }
 
 // redactTarget hides the secrets of a target as typed, as redactURL does,
@@ -163,7 +150,7 @@ func redactTarget(raw string) string {
 		s, frag = s[:i], s[i:]
 	}
 	if i := strings.IndexByte(s, '?'); i >= 0 {
-		s = s[:i+1] + redactQuery(s[i+1:])
+		s = s[:i+1] + redact.Query(s[i+1:])
 	}
 	// The authority follows a scheme's "://", or starts the target.
 	start := 0
