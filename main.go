@@ -380,6 +380,9 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	if len(c.Command) > 0 {
 		if cmd, err = exec.Resolve(c.Command, exec.SearchPath(os.LookupEnv("PATH"))); err != nil {
 			fmt.Fprintf(stderr, "otelwait: %v\n", err)
+			if h := exec.Hint(err); h != "" {
+				fmt.Fprintf(stderr, "otelwait: hint: %s\n", h)
+			}
 			if errors.Is(err, exec.ErrNotFound) {
 				return exitNotFound
 			}

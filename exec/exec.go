@@ -167,10 +167,20 @@ func executable(p string) error {
 }
 
 // execError is why execve would refuse a file: errno is what it would
-// return, ENOENT (ErrNotFound), EACCES or ENOEXEC (ErrNotExecutable).
+// return, ENOENT (ErrNotFound), EACCES or ENOEXEC (ErrNotExecutable); hint,
+// if set, says what to do about it (see Hint).
 type execError struct {
 	msg   string
 	errno syscall.Errno
+	hint  string
+}
+
+// Hint returns what to do about err, if Resolve knows: "" otherwise.
+func Hint(err error) string {
+	if e, ok := errors.AsType[*execError](err); ok {
+		return e.hint
+	}
+	return ""
 }
 
 func (e *execError) Error() string { return e.msg }
@@ -203,11 +213,11 @@ func checkFormat(p string) error {
 	case bytes.HasPrefix(buf, []byte("#!")):
 		return checkInterpreter(buf)
 	case n == 0:
-		return &execError{"not an executable format (an empty file)", syscall.ENOEXEC}
+		return &execError{"not an executable format (an empty file)", syscall.ENOEXEC, ""}
 	case bytes.IndexByte(buf, 0) >= 0:
 		return nil // binary, for binfmt_misc to know or not
 	}
-	return &execError{`not an executable format (no #! line and not ELF); a script needs a #! line, such as "#!/bin/sh"`, syscall.ENOEXEC}
+	return &execError{"not an executable format (no #! line and not ELF)", syscall.ENOEXEC, `a script needs a #! line, such as "#!/bin/sh"`}
 }
 
 // checkInterpreter checks the interpreter named by a #! line, parsed from
@@ -226,20 +236,20 @@ func checkInterpreter(buf []byte) error {
 	}
 	interp := string(line)
 	if interp == "" {
-		return &execError{"not an executable format (no interpreter on the #! line)", syscall.ENOEXEC}
+		return &execError{"not an executable format (no interpreter on the #! line)", syscall.ENOEXEC, ""}
 	}
 	err := executable(interp)
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, ErrNotFound):
-		msg := fmt.Sprintf("its interpreter %q (from the #! line) not found", interp)
+		e := &execError{fmt.Sprintf("its interpreter %q (from the #! line) not found", interp), syscall.ENOENT, ""}
 		if crlf, ok := strings.CutSuffix(interp, "\r"); ok && executable(crlf) == nil {
-			msg += "; the file has Windows (CRLF) line endings: convert them to LF"
+			e.hint = "the file has Windows (CRLF) line endings: convert them to LF"
 		}
-		return &execError{msg, syscall.ENOENT}
+		return e
 	}
-	return &execError{fmt.Sprintf("its interpreter %q (from the #! line) is %v", interp, err), syscall.EACCES}
+	return &execError{fmt.Sprintf("its interpreter %q (from the #! line) is %v", interp, err), syscall.EACCES, ""}
 }
 
 // checkLoader checks that the dynamic loader (PT_INTERP) of the ELF file f,
@@ -274,7 +284,8 @@ func checkLoader(f *os.File, buf []byte) error {
 		}
 		loader, _, _ := bytes.Cut(b, []byte{0})
 		if _, err := os.Stat(string(loader)); errors.Is(err, fs.ErrNotExist) {
-			return &execError{fmt.Sprintf("its dynamic loader %q is missing; the binary is dynamically linked against a libc the image lacks (such as a glibc binary on Alpine or scratch)", loader), syscall.ENOENT}
+			return &execError{fmt.Sprintf("its dynamic loader %q is missing", loader), syscall.ENOENT,
+				"the binary is dynamically linked against a libc the image lacks (such as a glibc binary on Alpine or scratch)"}
 		}
 		return nil
 	}

@@ -177,7 +177,7 @@ func TestResolveFormat(t *testing.T) {
 		{"interpreter missing", "#!" + missing + " -e\n", ErrNotFound,
 			fmt.Sprintf("its interpreter %q (from the #! line) not found", missing)},
 		{"interpreter missing, CRLF", "#!" + interp + "\r\necho hi\r\n", ErrNotFound,
-			fmt.Sprintf("its interpreter %q (from the #! line) not found; the file has Windows (CRLF) line endings: convert them to LF", interp+"\r")},
+			fmt.Sprintf("its interpreter %q (from the #! line) not found\nhint: the file has Windows (CRLF) line endings: convert them to LF", interp+"\r")},
 		{"interpreter missing, CRLF, missing without CR too", "#!" + missing + "\r\n", ErrNotFound,
 			fmt.Sprintf("its interpreter %q (from the #! line) not found", missing+"\r")},
 		{"interpreter not executable", "#!" + noexec + "\n", ErrNotExecutable,
@@ -187,9 +187,9 @@ func TestResolveFormat(t *testing.T) {
 		{"no interpreter", "#!  \necho hi\n", ErrNotExecutable,
 			"not an executable format (no interpreter on the #! line)"},
 		{"no #! line", "echo hi\n", ErrNotExecutable,
-			`not an executable format (no #! line and not ELF); a script needs a #! line, such as "#!/bin/sh"`},
+			`not an executable format (no #! line and not ELF)` + "\nhint: " + `a script needs a #! line, such as "#!/bin/sh"`},
 		{"no #! line, blank first", "\n#!/bin/sh\n", ErrNotExecutable,
-			`not an executable format (no #! line and not ELF); a script needs a #! line, such as "#!/bin/sh"`},
+			`not an executable format (no #! line and not ELF)` + "\nhint: " + `a script needs a #! line, such as "#!/bin/sh"`},
 		{"empty", "", ErrNotExecutable, "not an executable format (an empty file)"},
 	}
 	if m := elfMachine(); m != 0 {
@@ -198,7 +198,7 @@ func TestResolveFormat(t *testing.T) {
 			{"ELF, statically linked", string(elfFile(m, "")), nil, ""},
 			{"ELF, another machine's loader missing", string(elfFile(m+1, missing)), nil, ""},
 			{"ELF, loader missing", string(elfFile(m, missing)), ErrNotFound,
-				fmt.Sprintf("its dynamic loader %q is missing; the binary is dynamically linked against a libc the image lacks (such as a glibc binary on Alpine or scratch)", missing)},
+				fmt.Sprintf("its dynamic loader %q is missing\nhint: the binary is dynamically linked against a libc the image lacks (such as a glibc binary on Alpine or scratch)", missing)},
 		}...)
 	}
 	for i, tt := range tests {
@@ -211,8 +211,8 @@ func TestResolveFormat(t *testing.T) {
 			if tt.wantErr != nil && errors.Is(err, ErrNotFound) == errors.Is(err, ErrNotExecutable) {
 				t.Errorf("%v: both or neither of ErrNotFound and ErrNotExecutable", err)
 			}
-			if want := fmt.Sprintf("command %q: %s", p, tt.wantMsg); err != nil && err.Error() != want {
-				t.Errorf("message:\nhave %s\nwant %s", err, want)
+			if want := fmt.Sprintf("command %q: %s", p, tt.wantMsg); err != nil && withHint(err) != want {
+				t.Errorf("message:\nhave %s\nwant %s", withHint(err), want)
 			}
 		})
 	}
@@ -275,7 +275,7 @@ func TestResolveFormatInPATH(t *testing.T) {
 		{"missing interpreter passed over", in("nointerp", "good"), "tool", filepath.Join(good, "tool"), nil, ""},
 		{"interpreter not executable passed over", in("dirinterp", "good"), "tool", filepath.Join(good, "tool"), nil, ""},
 		{"no format stops the search", in("noformat", "good"), "tool", "", ErrNotExecutable,
-			fmt.Sprintf(`command "tool" (at %q): not an executable format (no #! line and not ELF); a script needs a #! line, such as "#!/bin/sh"`, filepath.Join(dir, "noformat/tool"))},
+			fmt.Sprintf(`command "tool" (at %q): not an executable format (no #! line and not ELF)`+"\nhint: "+`a script needs a #! line, such as "#!/bin/sh"`, filepath.Join(dir, "noformat/tool"))},
 		{"missing interpreter, none else", in("nointerp", "good"), "other", "", ErrNotFound,
 			fmt.Sprintf(`command "other" (at %q): its interpreter %q (from the #! line) not found`, filepath.Join(dir, "nointerp/other"), filepath.Join(dir, "missing"))},
 		{"first missing interpreter reported", in("nointerp2", "nointerp"), "other", "", ErrNotFound,
@@ -292,9 +292,18 @@ func TestResolveFormatInPATH(t *testing.T) {
 			if cmd.Path != tt.wantPath {
 				t.Errorf("path: have %q, want %q", cmd.Path, tt.wantPath)
 			}
-			if err != nil && err.Error() != tt.wantMsg {
-				t.Errorf("message:\nhave %s\nwant %s", err, tt.wantMsg)
+			if err != nil && withHint(err) != tt.wantMsg {
+				t.Errorf("message:\nhave %s\nwant %s", withHint(err), tt.wantMsg)
 			}
 		})
 	}
+}
+
+// withHint is err's message, then its hint, if any, on a line of its own,
+// as otelwait prints them.
+func withHint(err error) string {
+	if h := Hint(err); h != "" {
+		return err.Error() + "\nhint: " + h
+	}
+	return err.Error()
 }
