@@ -242,19 +242,19 @@ func TestWaitDelayRunsFromAttemptStart(t *testing.T) {
 		if len(starts) == 3 {
 			return nil
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
 		return errors.New("status 503")
 	})
 	opt := fastOpts()
-	opt.Backoff = Backoff{Initial: 250 * time.Millisecond, Max: 250 * time.Millisecond, Hold: time.Hour, Factor: 1}
+	opt.Backoff = Backoff{Initial: 350 * time.Millisecond, Max: 350 * time.Millisecond, Hold: time.Hour, Factor: 1}
 	if err := Wait(t.Context(), []Checker{c}, opt); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i < len(starts); i++ {
-		// From the end of the attempt, it would be 450 ms. (Check runs a
+		// From the end of the attempt, it would be 650 ms. (Check runs a
 		// moment after Wait takes an attempt's start, hence the slack below.)
-		if d := starts[i].Sub(starts[i-1]); d < 240*time.Millisecond || d >= 400*time.Millisecond {
-			t.Errorf("attempt %d started %v after the one before, want 250 ms", i+1, d)
+		if d := starts[i].Sub(starts[i-1]); d < 340*time.Millisecond || d >= 600*time.Millisecond {
+			t.Errorf("attempt %d started %v after the one before, want 350 ms", i+1, d)
 		}
 	}
 }
