@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -109,8 +110,14 @@ func splitHostPort(addr string) (host, port string, err error) {
 	if strings.ContainsAny(host, " \t\r\n/@?#[]") {
 		return "", "", fmt.Errorf("address %q: invalid host %q", addr, host)
 	}
-	if strings.Contains(host, ":") && net.ParseIP(host) == nil {
-		return "", "", fmt.Errorf("address %q: invalid IPv6 address %q", addr, host)
+	// An IPv6 literal may name its zone, as link-local addresses need:
+	// [fe80::1%eth0]:4317 (in a URL, [fe80::1%25eth0]).
+	if strings.Contains(host, ":") {
+		if _, perr := netip.ParseAddr(host); perr != nil {
+			return "", "", fmt.Errorf("address %q: invalid IPv6 address %q", addr, host)
+		}
+	} else if strings.Contains(host, "%") {
+		return "", "", fmt.Errorf("address %q: invalid host %q", addr, host)
 	}
 	if n, perr := strconv.ParseUint(port, 10, 16); perr != nil || n == 0 || port[0] == '+' {
 		return "", "", fmt.Errorf("address %q: port %q is not a number from 1 to 65535", addr, port)

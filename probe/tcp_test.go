@@ -69,6 +69,37 @@ func TestTCPListenerOpensLate(t *testing.T) {
 	}
 }
 
+// A link-local address is reachable only through the interface its zone
+// names; the zone must reach the dial.
+func TestTCPLinkLocalZone(t *testing.T) {
+	ifs, _ := net.Interfaces()
+	for _, ifc := range ifs {
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			ipn, ok := a.(*net.IPNet)
+			if !ok || ipn.IP.To4() != nil || !ipn.IP.IsLinkLocalUnicast() {
+				continue
+			}
+			host := ipn.IP.String() + "%" + ifc.Name
+			ln, err := net.Listen("tcp6", net.JoinHostPort(host, "0"))
+			if err != nil {
+				continue
+			}
+			defer func() { _ = ln.Close() }()
+			_, port, _ := net.SplitHostPort(ln.Addr().String())
+			c, err := NewTCP(net.JoinHostPort(host, port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Check(t.Context()); err != nil {
+				t.Fatalf("Check %s: %v", c, err)
+			}
+			return
+		}
+	}
+	t.Skip("no interface with a link-local IPv6 address to listen on")
+}
+
 // localhost resolves to ::1 and 127.0.0.1; a server on either is ready.
 func TestTCPLocalhostEitherFamily(t *testing.T) {
 	for _, host := range []string{"127.0.0.1", "::1"} {
@@ -147,6 +178,11 @@ func TestTargetParsing(t *testing.T) {
 		{"tcp", "localhost:http", "port"},
 		{"tcp", "localhost:+80", "port"},
 		{"tcp", "[fe80::zz]:1", "IPv6"},
+		{"tcp", "[fe80::1%lo]:4317", ""},
+		{"tcp", "[fe80::1%]:4317", "IPv6"},
+		{"tcp", "10.0.0.1%lo:4317", "invalid host"},
+		{"grpc", "grpc://[fe80::1%lo]:4317", ""},
+		{"http", "http://[fe80::1%25lo]:13133/", ""},
 		{"grpc", "localhost:13132", ""},
 		{"grpc", "grpc://localhost:13132/traces/http", ""},
 		{"grpc", "grpcs://collector.example:443/", ""},
