@@ -411,7 +411,11 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 		opt.Attempts = 1
 	}
 	start := time.Now()
-	if len(c.targets) > 0 {
+	switch {
+	case c.Check:
+		// One attempt each: --timeout bounds nothing but that attempt.
+		log.Info().Strs("targets", names(c.targets)).Dur("attempt_timeout", opt.AttemptTimeout).Msg("checking")
+	case len(c.targets) > 0:
 		log.Info().Strs("targets", names(c.targets)).Dur("timeout", c.Timeout).Msg("waiting")
 	}
 	err = probe.Wait(ctx, c.targets, opt)
