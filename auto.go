@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/otelwait/otelwait/exec"
+	"github.com/otelwait/otelwait/internal/redact"
 	"github.com/otelwait/otelwait/otelconf"
 	"github.com/otelwait/otelwait/probe"
 )
@@ -56,7 +57,7 @@ func autoTargets(env, command []string, cli probe.OTLPOptions) (otelconf.Plan, [
 		}
 		t, err := probe.NewOTLPEndpoint(d.Protocol.Value, d.Endpoint.Value, string(d.Signal), opt)
 		if err != nil {
-			return plan, nil, fmt.Errorf("%s endpoint %q (%s): %w", d.Signal, otelconf.RedactURL(d.Endpoint.Value), d.Endpoint.Source, err)
+			return plan, nil, fmt.Errorf("%s endpoint %q (%s): %w", d.Signal, redact.URL(d.Endpoint.Value), d.Endpoint.Source, err)
 		}
 		targets = append(targets, t)
 	}
@@ -115,7 +116,7 @@ func explain(w io.Writer, c *cli) {
 			fmt.Fprintf(tw, "\n%s\tover OTLP\n", d.Signal)
 			row := func(name string, v otelconf.Value) {
 				if v.Source != "" {
-					fmt.Fprintf(tw, "  %s\t%s\t%s\n", name, otelconf.RedactURL(v.Value), v.Source)
+					fmt.Fprintf(tw, "  %s\t%s\t%s\n", name, redact.URL(v.Value), v.Source)
 				}
 			}
 			row("protocol", d.Protocol)

@@ -2,10 +2,13 @@ package otelconf
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/otelwait/otelwait/internal/redact"
 )
 
 // Seed corpora live in testdata/fuzz/<FuzzName>. Run one target with, for example,
@@ -96,9 +99,14 @@ func FuzzParseEndpoint(f *testing.F) {
 		if err != nil || again != e {
 			t.Errorf("parseEndpoint(%q) = %#v; its String %q gives %#v, %v", s, e, e.String(), again, err)
 		}
-		red, err := parseEndpoint(RedactURL(e.String()))
+		// An endpoint net/url can't parse, with an '@' in its path, may be
+		// a password typed unescaped: redact.URL hides it all.
+		if _, err := url.Parse(e.String()); err != nil && strings.Contains(e.path, "@") {
+			return
+		}
+		red, err := parseEndpoint(redact.URL(e.String()))
 		if err != nil || red.host != e.host || red.port != e.port || red.path != e.path {
-			t.Errorf("RedactURL(%q) = %q: host, port or path changed (%v)", e.String(), RedactURL(e.String()), err)
+			t.Errorf("redact.URL(%q) = %q: host, port or path changed (%v)", e.String(), redact.URL(e.String()), err)
 		}
 	})
 }

@@ -911,9 +911,9 @@ func (r *resolver) destination(s Signal) (Destination, error) {
 				// with "//" is a network-path reference, so what follows "//" is the host.
 				ne, err := parseEndpoint(e.scheme + ":" + e.path)
 				if err != nil {
-					return d, fmt.Errorf("%s has a path starting with \"//\": the agent appends \"v1/%s\" and reads %q as a url naming a host, which is invalid (%v); remove the extra \"/\"", v.describe(), s, RedactURL(e.scheme+":"+e.path), err)
+					return d, fmt.Errorf("%s has a path starting with \"//\": the agent appends \"v1/%s\" and reads %q as a url naming a host, which is invalid (%s); remove the extra \"/\"", v.describe(), s, redact.URL(e.scheme+":"+e.path), redact.Problem(e.scheme+":"+e.path, err.Error()))
 				}
-				r.warn("%s has a path starting with \"//\": the agent appends \"v1/%s\" and reads %q as a host name, so %s go to %q; remove the extra \"/\"", v.describe(), s, strings.TrimPrefix(e.path, "//"), s, RedactURL(ne.String()))
+				r.warn("%s has a path starting with \"//\": the agent appends \"v1/%s\" and reads %q as a host name, so %s go to %q; remove the extra \"/\"", v.describe(), s, redact.URL(strings.TrimPrefix(e.path, "//")), s, redact.URL(ne.String()))
 				e = ne
 			}
 		}
@@ -972,7 +972,7 @@ func (r *resolver) destination(s Signal) (Destination, error) {
 func (r *resolver) endpoint(v Value, httpProto bool) (endpoint, error) {
 	e, err := parseEndpoint(v.Value)
 	if err != nil {
-		return e, fmt.Errorf("%s: %w", v.describe(), err)
+		return e, fmt.Errorf("%s: %s", v.describe(), redact.Problem(v.Value, err.Error()))
 	}
 	if !httpProto && e.path != "" && e.path != "/" {
 		return e, fmt.Errorf("%s: a grpc endpoint must not have a path (%q): the java sdk refuses to start; use http/protobuf for a path", v.describe(), e.path)
@@ -1010,9 +1010,9 @@ func (r *resolver) insecureWarnings() {
 }
 
 // describe renders a value for messages: key="value" (source), with what a URL may hold in
-// secret redacted (RedactURL).
+// secret redacted (redact.URL).
 func (v Value) describe() string {
-	val := RedactURL(v.Value)
+	val := redact.URL(v.Value)
 	if v.Source == Source("env "+v.Key) {
 		return fmt.Sprintf("%s=%q (env)", v.Key, val)
 	}
@@ -1025,35 +1025,4 @@ func (v Value) describeKey() string {
 		return v.Key + " (env)"
 	}
 	return fmt.Sprintf("%s (%s)", v.Key, v.Source)
-}
-
-// RedactURL hides what a URL may carry in secret, as otelwait's log shows targets: the
-// password of its userinfo becomes "xxxxx" (as net/url's URL.Redacted has it) and every query
-// value "redacted" (a query entry without '=' is replaced whole). It works on the text as
-// written, so that an endpoint the agent would reject is still shown as written, and returns
-// text without "://" unchanged. Every URL this package and --explain print goes through it.
-func RedactURL(s string) string {
-	i := strings.Index(s, "://")
-	if i < 0 {
-		return s
-	}
-	head, rest := s[:i+3], s[i+3:]
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	auth, tail := rest[:end], rest[end:]
-	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
-		if user, _, ok := strings.Cut(auth[:at], ":"); ok {
-			auth = user + ":xxxxx" + auth[at:]
-		}
-	}
-	if q := strings.IndexByte(tail, '?'); q >= 0 {
-		query, frag := tail[q+1:], ""
-		if h := strings.IndexByte(query, '#'); h >= 0 {
-			query, frag = query[:h], query[h:]
-		}
-		tail = tail[:q+1] + redact.Query(query) + frag
-	}
-	return head + auth + tail
 }

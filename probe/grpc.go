@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/otelwait/otelwait/internal/redact"
 	"github.com/rs/zerolog"
 )
 
@@ -39,7 +40,7 @@ type GRPC struct {
 // grpcs means TLS, configured by t. A user:password, a query or a fragment,
 // which a gRPC target can't carry, is an error.
 func NewGRPC(target string, t TLS) (*GRPC, error) {
-	shown := redactTarget(target)
+	shown := redact.URL(target)
 	rest, secure := strings.CutPrefix(target, "grpcs://")
 	if !secure {
 		rest, _ = strings.CutPrefix(target, "grpc://")

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"unicode/utf8"
+
+	"github.com/otelwait/otelwait/internal/redact"
 )
 
 // maxBody is how much of a response body a probe reads, for the error
@@ -120,11 +122,11 @@ func parseHTTPURL(raw string) (*url.URL, string, error) {
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
-		return nil, "", fmt.Errorf("url %q: %w", redactTarget(raw), err)
+		return nil, "", fmt.Errorf("url %q: %s", redact.URL(raw), redact.Problem(raw, err.Error()))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, "", &HintError{
-			Err:  fmt.Errorf("url %q: scheme must be http or https", redactURL(u)),
+			Err:  fmt.Errorf("url %q: scheme must be http or https", redact.URL(raw)),
 			Hint: "e.g. http://localhost:13133/",
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/otelwait/otelwait/internal/redact"
 )
 
 // Signals are the OTLP signals, each exported with its own request.
@@ -47,7 +49,7 @@ type OTLPOptions struct {
 // exporter does with a per-signal endpoint. A grpc:// target takes no
 // user:password, query or fragment: credentials go in headers.
 func NewOTLP(raw string, opt OTLPOptions) (*OTLP, error) {
-	shown := redactTarget(raw)
+	shown := redact.URL(raw)
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok || !validScheme(scheme) {
 		return nil, &HintError{
@@ -239,7 +241,7 @@ func (c *OTLP) redirected(code int, location string) error {
 	err := fmt.Errorf("status %d %s", code, http.StatusText(code))
 	hint := "the endpoint redirects"
 	if location != "" {
-		shown := redactTarget(location)
+		shown := redact.URL(location)
 		if u, perr := c.ep.url.Parse(location); perr == nil {
 			shown = redactURL(u)
 		}

@@ -83,7 +83,7 @@ func splitHostPort(addr string) (host, port string, err error) {
 	if i := strings.IndexAny(addr, "@?#"); i >= 0 {
 		what := map[byte]string{'@': "user:password", '?': "query", '#': "fragment"}[addr[i]]
 		return "", "", &HintError{
-			Err:  fmt.Errorf("address %q: HOST:PORT takes no %s", redactTarget(addr), what),
+			Err:  fmt.Errorf("address %q: HOST:PORT takes no %s", redact.URL(addr), what),
 			Hint: "e.g. localhost:4317 or [::1]:4317",
 		}
 	}
@@ -146,34 +146,6 @@ func redactURL(u *url.URL) string {
 	c := *u
 	c.RawQuery = redact.Query(c.RawQuery)
 	return c.Redacted()
-}
-
-// redactTarget hides the secrets of a target as typed, as redactURL does,
-// whether or not it parses as a URL: the password of a userinfo (xxxxx) and
-// every query value. Errors about a target show it through this.
-func redactTarget(raw string) string {
-	s, frag := raw, ""
-	if i := strings.IndexByte(s, '#'); i >= 0 {
-		s, frag = s[:i], s[i:]
-	}
-	if i := strings.IndexByte(s, '?'); i >= 0 {
-		s = s[:i+1] + redact.Query(s[i+1:])
-	}
-	// The authority follows a scheme's "://", or starts the target.
-	start := 0
-	if scheme, _, ok := strings.Cut(s, "://"); ok && validScheme(scheme) {
-		start = len(scheme) + 3
-	}
-	end := len(s)
-	if i := strings.IndexAny(s[start:], "/?"); i >= 0 {
-		end = start + i
-	}
-	if at := strings.LastIndexByte(s[start:end], '@'); at >= 0 {
-		if colon := strings.IndexByte(s[start:start+at], ':'); colon >= 0 {
-			s = s[:start+colon+1] + "xxxxx" + s[start+at:]
-		}
-	}
-	return s + frag
 }
 
 // validScheme reports whether s has the syntax of a URL scheme (RFC 3986:
