@@ -518,7 +518,8 @@ func validScheme(s string) bool {
 // What the SDK rejects (an entry without '=', a value that is not URL-encoded) makes it refuse
 // to start; a name that is not an HTTP token (RFC 9110: no spaces, colons or other separators)
 // or a decoded value with control characters is rejected by the exporter's HTTP client, or sent
-// as another header, so it is an error too. Errors say why, quote names but never values (they
+// as another header, and OkHttp, the agent's HTTP client, rejects a value with any character
+// beyond printable ASCII and tab on every export; so all of these are errors too. Errors say why, quote names but never values (they
 // may be secrets), and leave naming the setting to the caller.
 func parseHeaders(s string) ([]string, error) {
 	var lines []string
@@ -544,6 +545,9 @@ func parseHeaders(s string) ([]string, error) {
 		}
 		if strings.ContainsFunc(dv, func(r rune) bool { return (r < ' ' && r != '\t') || r == 0x7f }) {
 			return nil, fmt.Errorf("value of header %q holds a control character once url-decoded: the exporter can't send it as written", k)
+		}
+		if strings.ContainsFunc(dv, func(r rune) bool { return r > 0x7f }) {
+			return nil, fmt.Errorf("value of header %q holds a non-ascii character once url-decoded: okhttp, the agent's http client, takes printable ascii only, and every export fails", k)
 		}
 		lines = append(lines, k+": "+dv)
 	}
