@@ -6,36 +6,102 @@ import (
 	"strings"
 )
 
-// This file works out what the command runs: java itself, java through env(1), or something
-// otelwait can't see into (a shell, a start script, a build tool).
+// This file works out what the command runs: java itself, java through env(1) or an init
+// (tini, dumb-init), or something otelwait can't see into (a shell, a start script, a build
+// tool).
 
 // command sets r.env to the environment the JVM will see and, when the command runs java
-// (directly or through env), r.java and r.javaArgs. env(1) is followed as GNU coreutils and
-// busybox run it: options first (-i, -u NAME, --, and "-" after them; any other option makes
-// the command opaque), then NAME=VALUE words, each replacing the variable in the environment
-// the program after them inherits. Anything else is opaque: its arguments and the environment
-// are searched for java settings otelwait would miss, and each one found is a warning.
+// (directly or through env or an init), r.java and r.javaArgs. env(1) is followed as GNU
+// coreutils and busybox run it: options first (-i, -u NAME, --, and "-" after them; any other
+// option makes the command opaque), then NAME=VALUE words, each replacing the variable in the
+// environment the program after them inherits. tini and dumb-init run their program with their
+// own environment: their options (inits) and a "--" are skipped. Anything else is opaque: its
+// arguments and the environment are searched for java settings otelwait would miss, and each
+// one found is a warning.
 func (r *resolver) command() {
 	r.env = r.in.Env
 	args := r.in.Args
 	for len(args) > 0 {
-		switch filepath.Base(args[0]) {
-		case "java":
+		name := filepath.Base(args[0])
+		switch {
+		case name == "java":
 			r.java, r.javaArgs = true, args[1:]
 			r.optionVariables("")
 			return
-		case "env":
+		case name == "env":
 			env, rest, ok := applyEnv(r.env, args[1:])
 			if !ok {
 				r.opaque(args)
 				return
 			}
 			r.env, args = env, rest
+		case inits[name] != nil:
+			rest, ok := inits[name].program(args[1:])
+			if !ok {
+				r.opaque(args)
+				return
+			}
+			args = rest
 		default:
 			r.opaque(args)
 			return
 		}
 	}
+}
+
+// initOptions are the options of an init that runs one program: single letters, which may be
+// grouped, those in withArg taking a value (attached, or the next argument), and long options
+// with their value after '=' or in the next argument. An option not listed (--help, --version,
+// -h, -l: they run nothing) makes the command opaque.
+type initOptions struct {
+	flags, withArg string
+	long           map[string]bool // name: takes a value
+}
+
+// inits are the inits otelwait sees through, by the name they are run as. Their option letters
+// are tini's getopt string "p:hvwgle:R:s" and dumb-init's "+hvVcr:" with --single-child,
+// --rewrite and --verbose, less those that only print.
+var inits = map[string]*initOptions{
+	"tini":        {flags: "svwg", withArg: "peR"},
+	"tini-static": {flags: "svwg", withArg: "peR"},
+	"dumb-init":   {flags: "cv", withArg: "r", long: map[string]bool{"single-child": false, "verbose": false, "rewrite": true}},
+}
+
+// program returns the command the init runs (args after argv[0]), or false when it runs none
+// otelwait can tell.
+func (o *initOptions) program(args []string) ([]string, bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return args[i+1:], i+1 < len(args)
+		case strings.HasPrefix(a, "--"):
+			name, _, inline := strings.Cut(a[2:], "=")
+			value, ok := o.long[name]
+			if !ok {
+				return nil, false
+			}
+			if value && !inline {
+				i++
+			}
+		case len(a) > 1 && a[0] == '-':
+			for j := 1; j < len(a); j++ {
+				switch {
+				case strings.IndexByte(o.flags, a[j]) >= 0:
+				case strings.IndexByte(o.withArg, a[j]) >= 0:
+					if j == len(a)-1 {
+						i++
+					}
+					j = len(a)
+				default:
+					return nil, false
+				}
+			}
+		default:
+			return args[i:], true
+		}
+	}
+	return nil, false
 }
 
 // applyEnv applies env(1)'s options and assignments (args, after argv[0]) to env. It returns

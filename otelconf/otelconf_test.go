@@ -453,6 +453,30 @@ func TestResolve(t *testing.T) {
 			want: each("{s} http/protobuf http://jto:4318/v1/{s} [JAVA_TOOL_OPTIONS]"),
 		},
 		{
+			name: "java through tini: its options and -- are skipped",
+			args: []string{"/sbin/tini", "-sg", "-p", "SIGTERM", "-e143", "--", "java", "-javaagent:/otel.jar", "-Dotel.exporter.otlp.endpoint=http://cli:4318", "-jar", "app.jar"},
+			want: each("{s} http/protobuf http://cli:4318/v1/{s} [-D on the command line]"),
+		},
+		{
+			name: "java through dumb-init and env",
+			args: []string{"dumb-init", "--single-child", "--rewrite", "15:2", "-r", "1:0", "--rewrite=2:15", "env", "OTEL_EXPORTER_OTLP_ENDPOINT=http://inner:4318", "java", "-javaagent:/otel.jar", "-jar", "app.jar"},
+			want: each("{s} http/protobuf http://inner:4318/v1/{s} [env OTEL_EXPORTER_OTLP_ENDPOINT]"),
+		},
+		{
+			name:     "an init option not followed: opaque",
+			env:      []string{"JAVA_TOOL_OPTIONS=-javaagent:/otel.jar"},
+			args:     []string{"tini", "-x", "--", "java", "-Dotel.exporter.otlp.endpoint=http://cli:4318", "-jar", "app.jar"},
+			want:     each("{s} http/protobuf http://localhost:4318/v1/{s} [default (agent 2.x)]"),
+			wantWarn: []string{`command "tini" is not java, and its arguments hold "-Dotel.exporter.otlp.endpoint"`},
+		},
+		{
+			name:     "a shell through tini is opaque",
+			env:      []string{"JAVA_TOOL_OPTIONS=-javaagent:/otel.jar"},
+			args:     []string{"tini", "--", "sh", "-c", "exec java -Dotel.exporter.otlp.endpoint=http://cli:4318 -jar app.jar"},
+			want:     each("{s} http/protobuf http://localhost:4318/v1/{s} [default (agent 2.x)]"),
+			wantWarn: []string{`command "sh" is not java, and its arguments hold "-Dotel.exporter.otlp.endpoint"`},
+		},
+		{
 			name:     "env option not followed: opaque",
 			env:      []string{"JAVA_TOOL_OPTIONS=-javaagent:/otel.jar"},
 			args:     []string{"env", "-S", "java -Dotel.exporter.otlp.endpoint=http://cli:4318 -jar app.jar"},
@@ -1282,6 +1306,40 @@ func TestApplyEnv(t *testing.T) {
 		env, rest, ok := applyEnv(slices.Clone(base), tt.args)
 		if ok != tt.ok || (ok && (!slices.Equal(env, tt.wantEnv) || !slices.Equal(rest, tt.wantRest))) {
 			t.Errorf("applyEnv(%q, %q): have %q, %q, %v; want %q, %q, %v", base, tt.args, env, rest, ok, tt.wantEnv, tt.wantRest, tt.ok)
+		}
+	}
+}
+
+func TestInitProgram(t *testing.T) {
+	tests := []struct {
+		init string
+		args []string
+		want []string // nil: no program otelwait can tell
+	}{
+		{"tini", []string{"--", "java", "-jar", "a.jar"}, []string{"java", "-jar", "a.jar"}},
+		{"tini", []string{"java", "-jar", "a.jar"}, []string{"java", "-jar", "a.jar"}},
+		{"tini", []string{"-vvv", "-s", "-w", "-g", "java"}, []string{"java"}},
+		{"tini", []string{"-pSIGKILL", "-e", "143", "-RF", "--", "-java"}, []string{"-java"}},
+		{"tini", []string{"-sp", "SIGKILL", "java"}, []string{"java"}},
+		{"tini", []string{"-e", "--", "java"}, []string{"java"}}, // "--" is -e's value
+		{"tini", []string{"-h"}, nil},
+		{"tini", []string{"-l"}, nil},
+		{"tini", []string{"--version"}, nil},
+		{"tini", []string{"-p"}, nil},
+		{"tini", []string{"--"}, nil},
+		{"tini", nil, nil},
+		{"dumb-init", []string{"java"}, []string{"java"}},
+		{"dumb-init", []string{"-c", "-v", "--verbose", "--single-child", "--", "java"}, []string{"java"}},
+		{"dumb-init", []string{"-r15:2", "--rewrite", "1:0", "--rewrite=2:15", "java"}, []string{"java"}},
+		{"dumb-init", []string{"-V"}, nil},
+		{"dumb-init", []string{"--help"}, nil},
+		{"dumb-init", []string{"--rewrite"}, nil},
+		{"dumb-init", []string{"-s", "java"}, nil},
+	}
+	for _, tt := range tests {
+		have, ok := inits[tt.init].program(tt.args)
+		if ok != (tt.want != nil) || !slices.Equal(have, tt.want) {
+			t.Errorf("%s %q: have %q, %v; want %q", tt.init, tt.args, have, ok, tt.want)
 		}
 	}
 }
