@@ -2,18 +2,18 @@ package probe
 
 import (
 	"context"
+	"encoding/pem"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"encoding/pem"
 	"google.golang.org/grpc"
-	"os"
-	"path/filepath"
 )
 
 func TestHTTP503Then200(t *testing.T) {
@@ -47,6 +47,48 @@ func TestHTTP503Then200(t *testing.T) {
 	}
 	if !ready.Load() || gets.Load() < 3 {
 		t.Fatalf("ready=%v after %d GETs: it proceeded on 503", ready.Load(), gets.Load())
+	}
+}
+
+// A server answering 503 is asked again over the same connection, and one
+// that closes it after every answer still gets asked.
+func TestHTTPKeepsItsConnection(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		close     bool
+		wantConns func(n int32) bool
+	}{
+		{"kept", false, func(n int32) bool { return n == 1 }},
+		{"closed by the server", true, func(n int32) bool { return n >= 5 }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var gets, conns atomic.Int32
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.close {
+					w.Header().Set("Connection", "close")
+				}
+				if gets.Add(1) <= 5 {
+					w.WriteHeader(http.StatusServiceUnavailable)
+				}
+			}))
+			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					conns.Add(1)
+				}
+			}
+			srv.Start()
+			defer srv.Close()
+			c, err := NewHTTP(srv.URL+"/", HTTPOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := Wait(t.Context(), []Checker{c}, fastOpts()); err != nil {
+				t.Fatalf("Wait: %v", err)
+			}
+			if g, n := gets.Load(), conns.Load(); g != 6 || !tt.wantConns(n) {
+				t.Errorf("%d GETs over %d connections", g, n)
+			}
+		})
 	}
 }
 
