@@ -488,8 +488,9 @@ func withSignals(parent context.Context) (context.Context, *signals) {
 	// in a script's background job) stays ignored.
 	sigs := slices.DeleteFunc([]os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT}, signal.Ignored)
 	signal.Notify(s.ch, sigs...)
-	done := make(chan struct{})
+	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		select {
 		case v := <-s.ch:
 			s.first <- v
@@ -498,9 +499,21 @@ func withSignals(parent context.Context) (context.Context, *signals) {
 		}
 	}()
 	s.stopFn = func() {
+		// Stop disables what Notify enabled once every signal already
+		// caught has reached s.ch (signal.Reset would only disable them
+		// again, a round trip each to the runtime's signal thread). One
+		// the goroutine left there, choosing done, is taken here.
 		signal.Stop(s.ch)
-		signal.Reset(sigs...)
 		close(done)
+		<-exited
+		select {
+		case v := <-s.ch:
+			select {
+			case s.first <- v: // the first, unless the goroutine took one
+			default:
+			}
+		default:
+		}
 		cancel(nil)
 	}
 	return ctx, s
