@@ -86,15 +86,17 @@ func IsConfig(err error) bool {
 // longer is followed at once): Initial for the first Hold of the wait (a
 // Collector usually starts within that window, so it is noticed within
 // tens of milliseconds), then growing by Factor per attempt up to Max.
-// During the hold the period is exact and each target gets a phase of its
-// own, the first delay stretched by up to Jitter, a fraction; after it
-// every delay is stretched by up to Jitter. So targets and replicas do not
-// probe in lock step, a delay is never shorter than its nominal value, and
-// Initial bounds the probe rate; an exact period during the hold also
-// keeps the mean delay, and with it the mean time to notice a target,
-// at Initial. Wait
-// adds one attempt per new listening socket on a refused loopback address
-// (see listen.go), never more.
+// During the hold the period is exact, at a phase drawn anywhere in it: the
+// first delay is stretched by a random fraction of a whole Initial, as
+// Prometheus offsets its scrapes over the whole interval. So replicas
+// started together spread their probes over the period rather than
+// probing in lock step, and a target's readiness, wherever it falls, waits
+// Initial/2 on average for the next attempt. After the hold every delay is
+// stretched by up to Jitter, a fraction. A delay is never shorter than its
+// nominal value, so Initial bounds the probe rate. Wait gives all its
+// targets one phase, so that targets served by one server that turns ready
+// are all seen in the same round, and adds one attempt per new listening
+// socket on a refused loopback address (see listen.go), never more.
 type Backoff struct {
 	Initial time.Duration
 	Max     time.Duration
@@ -104,7 +106,7 @@ type Backoff struct {
 }
 
 // DefaultBackoff probes every 40 ms for the first 3 s, after a first delay
-// of 40 to 44 ms (at most 25 attempts in the first second, so a target that
+// of 40 to 80 ms (at most 25 attempts in any second, so a target that
 // turns ready is seen after 20 ms on average; a refused loopback address
 // that starts to listen sooner, see listen.go), then grows by half per
 // attempt to every 300 to 330 ms (about 3 a second), reached 3.5 s into the
@@ -140,15 +142,19 @@ func (b Backoff) Jittered(d time.Duration, r float64) time.Duration {
 
 // Delay returns the nominal delay after an attempt made elapsed into the
 // wait, following the nominal delay prev (0 after the first attempt), and
-// the time from that attempt's start to the next one's: the nominal delay,
-// Jittered unless the hold is on and this is not its first delay; r is a
-// random number in [0, 1).
+// the time from that attempt's start to the next one's; r is a random
+// number in [0, 1). During the hold that is the nominal delay, the first
+// one stretched by the phase r of a whole period; after it, the nominal
+// delay Jittered.
 func (b Backoff) Delay(prev, elapsed time.Duration, r float64) (nominal, next time.Duration) {
 	nominal = b.Next(prev, elapsed)
-	if prev > 0 && elapsed < b.Hold {
-		return nominal, nominal
+	switch {
+	case elapsed >= b.Hold:
+		return nominal, b.Jittered(nominal, r)
+	case prev <= 0:
+		return nominal, nominal + time.Duration(float64(nominal)*min(max(r, 0), 0.999))
 	}
-	return nominal, b.Jittered(nominal, r)
+	return nominal, nominal
 }
 
 // Options configure Wait.
@@ -211,9 +217,10 @@ func Wait(ctx context.Context, targets []Checker, opt Options) error {
 	start := time.Now()
 	failed := make([]*NotReady, len(targets))
 	hub := newListenHub()
+	phase := opt.Rand() // one for every target: see Backoff
 	var wg sync.WaitGroup
 	for i, t := range targets {
-		wg.Go(func() { failed[i] = waitOne(ctx, t, opt, start, hub) })
+		wg.Go(func() { failed[i] = waitOne(ctx, t, opt, start, phase, hub) })
 	}
 	wg.Wait()
 	hub.close()
@@ -233,7 +240,7 @@ func Wait(ctx context.Context, targets []Checker, opt Options) error {
 // at info level; every attempt is logged at debug level.
 const infoEvery = 5 * time.Second
 
-func waitOne(ctx context.Context, t Checker, opt Options, start time.Time, hub *listenHub) *NotReady {
+func waitOne(ctx context.Context, t Checker, opt Options, start time.Time, phase float64, hub *listenHub) *NotReady {
 	log := opt.Log.With().Str("target", t.String()).Str("proto", Proto(t)).Logger()
 	// Checkers log what only they know (which address answered) at debug
 	// level through the context's logger.
@@ -283,8 +290,12 @@ func waitOne(ctx context.Context, t Checker, opt Options, start time.Time, hub *
 				log.Debug().Stringer("addr", addr).Msg("no listener lookup here: retrying on the schedule")
 			}
 		}
+		r := phase
+		if delay > 0 {
+			r = opt.Rand()
+		}
 		var next time.Duration
-		delay, next = opt.Backoff.Delay(delay, began.Sub(start), opt.Rand())
+		delay, next = opt.Backoff.Delay(delay, began.Sub(start), r)
 		now := time.Now()
 		next = max(began.Add(next).Sub(now), 0)
 		elapsed := now.Sub(start)

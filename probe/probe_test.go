@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ func TestBackoffDelayJitter(t *testing.T) {
 		prev, elapsed      time.Duration
 		nominal, wantDelay time.Duration
 	}{
-		{"first: the phase", 0, 0, 40 * time.Millisecond, 42 * time.Millisecond},
+		{"first: the phase, anywhere in the period", 0, 0, 40 * time.Millisecond, 60 * time.Millisecond},
 		{"held: exact", 40 * time.Millisecond, 500 * time.Millisecond, 40 * time.Millisecond, 40 * time.Millisecond},
 		{"after the hold", 40 * time.Millisecond, time.Second, 60 * time.Millisecond, 63 * time.Millisecond},
 		{"first after the hold", 0, time.Hour, 40 * time.Millisecond, 42 * time.Millisecond},
@@ -81,10 +82,16 @@ func checkBackoff(t *testing.T, b Backoff, rnd func() float64) {
 		if nominal != d {
 			t.Fatalf("attempt %d: Delay(%v, %v) nominal %v, want Next's %v", i, prev, elapsed, nominal, d)
 		}
-		if j > hi || j < d {
-			t.Fatalf("attempt %d: Delay(%v, %v) = %v, outside [%v, %v]", i, prev, elapsed, j, d, hi)
-		}
-		if prev > 0 && elapsed < b.Hold && j != d {
+		switch {
+		case elapsed >= b.Hold:
+			if j > hi || j < d {
+				t.Fatalf("attempt %d: Delay(%v, %v) = %v, outside [%v, %v]", i, prev, elapsed, j, d, hi)
+			}
+		case prev == 0:
+			if j < d || j >= 2*d {
+				t.Fatalf("attempt %d: first Delay(0, %v) = %v, want the phase, in [%v, %v)", i, elapsed, j, d, 2*d)
+			}
+		case j != d:
 			t.Fatalf("attempt %d: Delay(%v, %v) = %v during the hold, want exactly %v", i, prev, elapsed, j, d)
 		}
 		if j < lo {
@@ -247,6 +254,7 @@ func TestWaitDelayRunsFromAttemptStart(t *testing.T) {
 	})
 	opt := fastOpts()
 	opt.Backoff = Backoff{Initial: 350 * time.Millisecond, Max: 350 * time.Millisecond, Hold: time.Hour, Factor: 1}
+	opt.Rand = func() float64 { return 0 } // the phase: no stretch
 	if err := Wait(t.Context(), []Checker{c}, opt); err != nil {
 		t.Fatal(err)
 	}
@@ -255,6 +263,42 @@ func TestWaitDelayRunsFromAttemptStart(t *testing.T) {
 		// moment after Wait takes an attempt's start, hence the slack below.)
 		if d := starts[i].Sub(starts[i-1]); d < 340*time.Millisecond || d >= 600*time.Millisecond {
 			t.Errorf("attempt %d started %v after the one before, want 350 ms", i+1, d)
+		}
+	}
+}
+
+// The targets of one wait share one phase, drawn over the whole period:
+// each one's second attempt comes Initial·(1+phase) after its first.
+func TestWaitOnePhaseForAllTargets(t *testing.T) {
+	var draws atomic.Int32
+	opt := fastOpts()
+	opt.Backoff = Backoff{Initial: 100 * time.Millisecond, Max: 100 * time.Millisecond, Hold: time.Hour, Factor: 1}
+	opt.Rand = func() float64 {
+		if draws.Add(1) == 1 {
+			return 0.7 // the phase
+		}
+		return 0
+	}
+	var mu sync.Mutex
+	starts := map[string][]time.Time{}
+	var targets []Checker
+	for _, name := range []string{"a", "b", "c"} {
+		targets = append(targets, CheckFunc(name, func(context.Context) error {
+			mu.Lock()
+			defer mu.Unlock()
+			starts[name] = append(starts[name], time.Now())
+			if len(starts[name]) == 2 {
+				return nil
+			}
+			return errors.New("status 503")
+		}))
+	}
+	if err := Wait(t.Context(), targets, opt); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range starts {
+		if d := s[1].Sub(s[0]); d < 165*time.Millisecond || d >= 250*time.Millisecond {
+			t.Errorf("%s: second attempt %v after the first, want 170 ms", name, d)
 		}
 	}
 }
@@ -291,26 +335,30 @@ func TestWaitKeepsLastRealErrorAtDeadline(t *testing.T) {
 }
 
 // The default schedule's promises, as the README states them: at most 25
-// attempts in the first second, whatever the jitter; at most 4 a second
+// attempts in any second, whatever the phase and jitter; at most 4 a second
 // after 10 s.
 func TestDefaultBackoffRate(t *testing.T) {
-	for _, r := range []func() float64{func() float64 { return 0 }, rand.New(rand.NewPCG(3, 4)).Float64} {
+	for _, r := range []func() float64{func() float64 { return 0 }, func() float64 { return 0.999 }, rand.New(rand.NewPCG(3, 4)).Float64} {
 		var prev, at time.Duration
-		attempts := 1 // the first is at once
+		times := []time.Duration{0} // the first is at once
 		var late []time.Duration
 		for at < 12*time.Second {
 			var next time.Duration
 			prev, next = DefaultBackoff.Delay(prev, at, r())
 			at += next
-			if at < time.Second {
-				attempts++
-			}
+			times = append(times, at)
 			if at >= 10*time.Second {
 				late = append(late, at)
 			}
 		}
-		if attempts > 25 {
-			t.Errorf("%d attempts in the first second, want at most 25", attempts)
+		for i := range times {
+			j := i
+			for j < len(times) && times[j]-times[i] < time.Second {
+				j++
+			}
+			if j-i > 25 {
+				t.Fatalf("%d attempts in the second from %v, want at most 25", j-i, times[i])
+			}
 		}
 		if rate := float64(len(late)) / ((late[len(late)-1] - late[0]).Seconds()); rate > 4 {
 			t.Errorf("%.1f attempts a second after 10 s, want at most 4", rate)
