@@ -48,6 +48,9 @@ cross:
 fuzz:
 	for f in FuzzTCP FuzzGRPC FuzzHTTP FuzzOTLP FuzzStatusSet FuzzBackoff FuzzHealthStatus; do \
 		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 15s ./probe || exit 1; done
+	for f in FuzzSplitOptionsVar FuzzAgentArgs FuzzParseEndpoint FuzzParseProperties FuzzSplitArgFile FuzzResolve; do \
+		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 15s ./otelconf || exit 1; done
+	$(GO) test -run '^$$' -fuzz '^FuzzURL$$' -fuzztime 15s ./internal/redact
 
 clean:
 	rm -rf otelwait dist

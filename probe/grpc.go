@@ -39,7 +39,8 @@ type GRPC struct {
 // itself contain slashes (Collector pipeline ids such as traces/http).
 // grpcs means TLS, configured by t. A user:password, a query or a fragment,
 // which a gRPC target can't carry, is an error.
-func NewGRPC(target string, t TLS) (*GRPC, error) {
+func NewGRPC(target string, t TLS) (c *GRPC, err error) {
+	defer func() { err = hide(target, err) }()
 	shown := redact.URL(target)
 	rest, secure := strings.CutPrefix(target, "grpcs://")
 	if !secure {
@@ -56,7 +57,7 @@ func NewGRPC(target string, t TLS) (*GRPC, error) {
 		}
 	}
 	addr, service, _ := strings.Cut(rest, "/")
-	if extra := grpcExtra(addr, rest); extra != "" {
+	if extra := grpcExtra(rest); extra != "" {
 		return nil, &HintError{
 			Err:  fmt.Errorf("grpc target %q: grpc targets take no %s", shown, extra),
 			Hint: "write [grpc://|grpcs://]HOST:PORT[/SERVICE]: the health check sends no credentials",

@@ -41,7 +41,8 @@ type HTTPOptions struct {
 }
 
 // NewHTTP parses an http or https URL.
-func NewHTTP(raw string, opt HTTPOptions) (*HTTP, error) {
+func NewHTTP(raw string, opt HTTPOptions) (c *HTTP, err error) {
+	defer func() { err = hide(raw, err) }()
 	u, _, err := parseHTTPURL(raw)
 	if err != nil {
 		return nil, err

@@ -48,7 +48,8 @@ type OTLPOptions struct {
 // OTLP/HTTP, posted to the URL's path (/v1/traces when empty), as an
 // exporter does with a per-signal endpoint. A grpc:// target takes no
 // user:password, query or fragment: credentials go in headers.
-func NewOTLP(raw string, opt OTLPOptions) (*OTLP, error) {
+func NewOTLP(raw string, opt OTLPOptions) (c *OTLP, err error) {
+	defer func() { err = hide(raw, err) }()
 	shown := redact.URL(raw)
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok || !validScheme(scheme) {
@@ -60,7 +61,7 @@ func NewOTLP(raw string, opt OTLPOptions) (*OTLP, error) {
 	switch scheme {
 	case "grpc", "grpcs":
 		addr, signal, _ := strings.Cut(rest, "/")
-		if extra := grpcExtra(addr, rest); extra != "" {
+		if extra := grpcExtra(rest); extra != "" {
 			hint := `send credentials as gRPC metadata with --http-header, e.g. --http-header "Authorization: Bearer $TOKEN"`
 			if extra == "fragment" {
 				hint = "write grpc://HOST:PORT[/SIGNAL], or grpcs:// for TLS"
@@ -101,7 +102,8 @@ func NewOTLP(raw string, opt OTLPOptions) (*OTLP, error) {
 // NewOTLPEndpoint makes an OTLP target from an exporter's settings:
 // protocol "grpc" or "http/protobuf", the endpoint URL as the exporter
 // uses it (for http/protobuf the full per-signal URL), and the signal.
-func NewOTLPEndpoint(protocol, endpoint, signal string, opt OTLPOptions) (*OTLP, error) {
+func NewOTLPEndpoint(protocol, endpoint, signal string, opt OTLPOptions) (c *OTLP, err error) {
+	defer func() { err = hide(endpoint, err) }()
 	return newOTLP("", protocol, endpoint, signal, opt)
 }
 

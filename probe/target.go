@@ -111,9 +111,13 @@ func splitHostPort(addr string) (host, port string, err error) {
 		return "", "", fmt.Errorf("address %q: invalid host %q", addr, host)
 	}
 	// An IPv6 literal may name its zone, as link-local addresses need:
-	// [fe80::1%eth0]:4317 (in a URL, [fe80::1%25eth0]).
+	// [fe80::1%eth0]:4317 (in a URL, [fe80::1%25eth0]): an interface's
+	// name or index.
 	if strings.Contains(host, ":") {
-		if _, perr := netip.ParseAddr(host); perr != nil {
+		ip, perr := netip.ParseAddr(host)
+		if perr != nil || strings.ContainsFunc(ip.Zone(), func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-", r))
+		}) {
 			return "", "", fmt.Errorf("address %q: invalid IPv6 address %q", addr, host)
 		}
 	} else if strings.Contains(host, "%") {
@@ -126,11 +130,12 @@ func splitHostPort(addr string) (host, port string, err error) {
 }
 
 // grpcExtra names what a gRPC target can't carry but a URL can: a
-// user:password in its address, a query or a fragment anywhere; "" when
-// it has none. rest is the target without its scheme, addr its HOST:PORT.
-func grpcExtra(addr, rest string) string {
+// user:password (an '@' anywhere: no health service or signal has one), a
+// query or a fragment; "" when it has none. rest is the target without its
+// scheme.
+func grpcExtra(rest string) string {
 	switch {
-	case strings.Contains(addr, "@"):
+	case strings.Contains(rest, "@"):
 		return "user:password"
 	case strings.Contains(rest, "?"):
 		return "query"
@@ -138,6 +143,28 @@ func grpcExtra(addr, rest string) string {
 		return "fragment"
 	}
 	return ""
+}
+
+// hide returns err, an error about the target raw, with every quote of
+// what redact.URL hides in raw taken out of its message and hint
+// (redact.Problem): parsers quote the part at fault, and that part may be
+// a password typed where a port or a service goes. Every constructor's
+// error goes through it.
+func hide(raw string, err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := redact.Problem(raw, err.Error())
+	if h, ok := errors.AsType[*HintError](err); ok {
+		if hint := redact.Problem(raw, h.Hint); msg != err.Error() || hint != h.Hint {
+			return &HintError{Err: errors.New(msg), Hint: hint, Config: h.Config}
+		}
+		return err
+	}
+	if msg != err.Error() {
+		return errors.New(msg)
+	}
+	return err
 }
 
 // redactURL hides what a URL may carry in secret: the userinfo password and

@@ -23,7 +23,8 @@ type TCP struct {
 }
 
 // NewTCP parses HOST:PORT.
-func NewTCP(addr string) (*TCP, error) {
+func NewTCP(addr string) (c *TCP, err error) {
+	defer func() { err = hide(addr, err) }()
 	if _, _, err := splitHostPort(addr); err != nil {
 		return nil, err
 	}

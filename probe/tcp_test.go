@@ -180,6 +180,8 @@ func TestTargetParsing(t *testing.T) {
 		{"tcp", "[fe80::zz]:1", "IPv6"},
 		{"tcp", "[fe80::1%lo]:4317", ""},
 		{"tcp", "[fe80::1%]:4317", "IPv6"},
+		{"tcp", "[fe80::1%a/b]:4317", "invalid"},
+		{"http", "http://[fe80::1%25é]:13133/", "IPv6"},
 		{"tcp", "10.0.0.1%lo:4317", "invalid host"},
 		{"grpc", "grpc://[fe80::1%lo]:4317", ""},
 		{"http", "http://[fe80::1%25lo]:13133/", ""},
