@@ -221,19 +221,22 @@ func validHeaderValue(v string) bool {
 }
 
 // newHTTPClient builds the client used by every attempt on one target,
-// following up to maxRedirects redirects if follow, else none. The
-// connection is kept between attempts, as the app's client keeps its own:
-// a server answering 503 for seconds is asked over one connection (and,
-// for https, one TLS handshake) rather than 25 a second, and the attempt
-// that finds it ready costs no connect. A connection the server closed, or
-// an attempt cut short, makes the next attempt dial again; the descriptor
-// is close-on-exec, so the command never inherits it. Proxies from the
-// environment are not used, since the target is what the app itself will
-// connect to.
+// following up to maxRedirects redirects if follow, else none. Over plain
+// HTTP (HTTP/1.1) the connection is kept between attempts, as the app's
+// client keeps its own: a server answering 503 for seconds is asked over
+// one connection rather than 25 a second, and the attempt that finds it
+// ready costs no connect. A connection the server closed, or an attempt
+// cut short (which closes its connection), makes the next attempt dial
+// again; the descriptor is close-on-exec, so the command never inherits
+// it. Over TLS every attempt dials anew: the connection may be HTTP/2,
+// which outlives a request cut short, so a peer gone silent would take
+// every later attempt with it. Proxies from the environment are not used,
+// since the target is what the app itself will connect to.
 func newHTTPClient(u *url.URL, t TLS, follow bool) (*http.Client, error) {
 	tr := &http.Transport{
 		Proxy:                  nil,
 		DialContext:            (&net.Dialer{}).DialContext,
+		DisableKeepAlives:      u.Scheme == "https",
 		MaxIdleConnsPerHost:    1,
 		DisableCompression:     true,
 		MaxResponseHeaderBytes: 64 << 10,

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -89,6 +90,50 @@ func TestHTTPKeepsItsConnection(t *testing.T) {
 				t.Errorf("%d GETs over %d connections", g, n)
 			}
 		})
+	}
+}
+
+// A connection that stops answering costs one attempt: over TLS, where
+// HTTP/2 resets only the stream of an attempt cut short, the next attempt
+// dials again rather than waiting on the same connection.
+func TestHTTP2HungConnectionIsDropped(t *testing.T) {
+	var mu sync.Mutex
+	first := "" // the first connection's remote address
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if first == "" {
+			first = r.RemoteAddr
+			mu.Unlock()
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		hung := r.RemoteAddr == first
+		mu.Unlock()
+		if hung {
+			<-r.Context().Done() // as a peer gone silent would
+		}
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := TLS{CAFile: ca}.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewHTTP(srv.URL, HTTPOptions{TLS: loaded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := fastOpts()
+	opt.AttemptTimeout = 100 * time.Millisecond
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	if err := Wait(ctx, []Checker{c}, opt); err != nil {
+		t.Fatalf("Wait: %v", err)
 	}
 }
 
