@@ -27,12 +27,17 @@ import (
 //
 // It watches the status with the Watch stream, so a flip to SERVING is seen
 // the moment the server sends it, for as long as an attempt lasts; a server
-// that doesn't implement Watch is asked with Check from then on.
+// that doesn't implement Watch is asked with Check from then on. The first
+// SERVICE_UNKNOWN ends its attempt at once, so that a misspelt service is
+// reported within milliseconds rather than after the attempt timeout;
+// later attempts keep watching, to see the service registered.
 type GRPC struct {
 	raw     string
 	service string
 	conn    *grpcClient
 	noWatch atomic.Bool
+	// A Watch stream has reported SERVICE_UNKNOWN.
+	unknownSeen atomic.Bool
 }
 
 // NewGRPC parses [grpc://|grpcs://]HOST:PORT[/SERVICE]. A service name may
@@ -133,6 +138,9 @@ func (c *GRPC) watch(ctx context.Context, req []byte) error {
 		last = healthStatus(resp)
 		if last == serving {
 			return nil
+		}
+		if last == serviceUnknown && c.unknownSeen.CompareAndSwap(false, true) {
+			return statusError(last, c.service)
 		}
 		zerolog.Ctx(ctx).Debug().Str("status", servingStatus[last]).Msg("watch")
 	}

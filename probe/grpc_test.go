@@ -145,6 +145,31 @@ func TestGRPCUnknownService(t *testing.T) {
 	}
 }
 
+// Over Watch, an unknown service is reported by the first attempt at
+// once, not after the attempt timeout; later attempts watch, and see the
+// service when it is registered.
+func TestGRPCUnknownServiceReportedAtOnceThenWatched(t *testing.T) {
+	h := health.NewServer()
+	addr := serveGRPC(t, func(s *grpc.Server) { healthpb.RegisterHealthServer(s, h) })
+	c, _ := NewGRPC(addr+"/traces", TLS{})
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second) // an attempt's
+	err := c.Check(ctx)
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), `"traces" unknown`) {
+		t.Fatalf("first Check: have %v, want the unknown-service error", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("first Check took %v: the unknown service waited for the attempt's end", d)
+	}
+	time.AfterFunc(100*time.Millisecond, func() { h.SetServingStatus("traces", healthpb.HealthCheckResponse_SERVING) })
+	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := c.Check(ctx); err != nil {
+		t.Fatalf("second Check, across the registration: %v", err)
+	}
+}
+
 func TestGRPCOnHTTPPortHint(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"status":"Server available"}`))
