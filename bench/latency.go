@@ -106,15 +106,21 @@ func runLatency(cfg *config) (map[latKey]*latCell, error) {
 	}
 	var jobs []job
 	cells := map[latKey]*latCell{}
-	// One draw per (D, run), shared by every tool and kind.
-	draws := rand.New(rand.NewPCG(20261126, 2))
-	offsets := map[time.Duration][]time.Duration{}
-	for _, d := range cfg.latD {
-		n := cfg.latReps(d)
-		for i := range n {
-			offsets[d] = append(offsets[d], spreadOffset(d, i, n, draws.Float64()))
+	// One draw per (D, run), shared by every peer and kind; otelwait, which
+	// gets more runs (its medians meet fixed targets), has draws of its own,
+	// shared by every kind.
+	offsets := func(n func(time.Duration) int, seed uint64) map[time.Duration][]time.Duration {
+		draws := rand.New(rand.NewPCG(20261126, seed))
+		m := map[time.Duration][]time.Duration{}
+		for _, d := range cfg.latD {
+			for i := range n(d) {
+				m[d] = append(m[d], spreadOffset(d, i, n(d), draws.Float64()))
+			}
 		}
+		return m
 	}
+	peerOffsets := offsets(func(d time.Duration) int { return cfg.latReps("", d) }, 2)
+	otelOffsets := offsets(func(d time.Duration) int { return cfg.latReps("otelwait", d) }, 3)
 	for _, d := range cfg.latD {
 		for _, k := range allKinds {
 			for _, t := range cfg.tools {
@@ -123,7 +129,11 @@ func runLatency(cfg *config) (map[latKey]*latCell, error) {
 				}
 				key := latKey{k, t.Name, d}
 				cells[key] = &latCell{}
-				for _, off := range offsets[d] {
+				offs := peerOffsets[d]
+				if t.Name == "otelwait" {
+					offs = otelOffsets[d]
+				}
+				for _, off := range offs {
 					jobs = append(jobs, job{key, t, d + off})
 				}
 			}

@@ -37,7 +37,8 @@ type config struct {
 	loadConc  int
 	latD      []time.Duration
 	repsShort int // latency runs per cell for D < 10 s
-	repsLong  int // and for D ≥ 10 s
+	repsOtel  int // the same for otelwait, whose medians meet fixed targets
+	repsLong  int // and for D ≥ 10 s, every tool
 	ovReps    int
 	loadReps  int
 	late      time.Duration // start of the late load window
@@ -48,9 +49,13 @@ type config struct {
 	netnsErr  string
 }
 
-func (c *config) latReps(d time.Duration) int {
-	if d >= 10*time.Second {
+// latReps is how many latency runs tool gets per target for D.
+func (c *config) latReps(tool string, d time.Duration) int {
+	switch {
+	case d >= 10*time.Second:
 		return c.repsLong
+	case tool == "otelwait":
+		return c.repsOtel
 	}
 	return c.repsShort
 }
@@ -84,7 +89,8 @@ func benchMain() error {
 	flag.StringVar(&cfg.work, "work", "", "scratch directory (default: a new temporary one)")
 	flag.StringVar(&cfg.out, "out", "", "report to write (required)")
 	flag.IntVar(&cfg.conc, "conc", 3, "latency runs at once")
-	flag.IntVar(&cfg.repsShort, "lat-reps", 11, "latency runs per tool, target and D < 10 s")
+	flag.IntVar(&cfg.repsShort, "lat-reps", 11, "latency runs per peer, target and D < 10 s")
+	flag.IntVar(&cfg.repsOtel, "lat-reps-otelwait", 22, "latency runs of otelwait per target and D < 10 s")
 	flag.IntVar(&cfg.repsLong, "lat-reps-10s", 5, "latency runs per tool and target for D = 10 s")
 	flag.IntVar(&cfg.ovReps, "ov-reps", 25, "ready-path runs per row")
 	flag.IntVar(&cfg.loadReps, "load-reps", 3, "probe-load runs per tool and target")
@@ -162,7 +168,7 @@ func benchMain() error {
 	cfg.latD = []time.Duration{300 * time.Millisecond, time.Second, 3 * time.Second, 10 * time.Second}
 	if cfg.smoke {
 		cfg.latD = []time.Duration{300 * time.Millisecond, time.Second}
-		cfg.repsShort, cfg.repsLong, cfg.ovReps, cfg.loadReps = 1, 1, 1, 1
+		cfg.repsShort, cfg.repsOtel, cfg.repsLong, cfg.ovReps, cfg.loadReps = 1, 1, 1, 1, 1
 		cfg.late, cfg.lateWin = 2*time.Second, time.Second
 		cfg.grace = 5 * time.Second
 		cfg.conc, cfg.loadConc = 16, 16
