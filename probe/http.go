@@ -123,7 +123,9 @@ func parseHTTPURL(raw string) (*url.URL, string, error) {
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
-		return nil, "", fmt.Errorf("url %q: %s", redact.URL(raw), redact.Problem(raw, err.Error()))
+		// Its quote of the part at fault may hold a secret: every
+		// constructor's error goes through hide, which drops it.
+		return nil, "", fmt.Errorf("url %q: %w", redact.URL(raw), err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, "", &HintError{
