@@ -62,10 +62,12 @@ type initOptions struct {
 // are tini's getopt string "p:hvwgle:R:s" and dumb-init's "+hvVcr:" with --single-child,
 // --rewrite and --verbose, less those that only print.
 var inits = map[string]*initOptions{
-	"tini":        {flags: "svwg", withArg: "peR"},
-	"tini-static": {flags: "svwg", withArg: "peR"},
+	"tini":        tini,
+	"tini-static": tini,
 	"dumb-init":   {flags: "cv", withArg: "r", long: map[string]bool{"single-child": false, "verbose": false, "rewrite": true}},
 }
+
+var tini = &initOptions{flags: "svwg", withArg: "peR"}
 
 // program returns the command the init runs (args after argv[0]), or false when it runs none
 // otelwait can tell.

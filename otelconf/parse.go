@@ -519,8 +519,9 @@ func validScheme(s string) bool {
 // to start; a name that is not an HTTP token (RFC 9110: no spaces, colons or other separators)
 // or a decoded value with control characters is rejected by the exporter's HTTP client, or sent
 // as another header, and OkHttp, the agent's HTTP client, rejects a value with any character
-// beyond printable ASCII and tab on every export; so all of these are errors too. Errors say why, quote names but never values (they
-// may be secrets), and leave naming the setting to the caller.
+// beyond printable ASCII and tab on every export; so all of these are errors too. Errors say
+// why, quote names but never values (they may be secrets), and leave naming the setting to the
+// caller.
 func parseHeaders(s string) ([]string, error) {
 	var lines []string
 	for i, entry := range strings.Split(s, ",") {
