@@ -92,8 +92,13 @@ func IsConfig(err error) bool {
 // started together spread their probes over the period rather than
 // probing in lock step, and a target's readiness, wherever it falls, waits
 // Initial/2 on average for the next attempt. After the hold every delay is
-// stretched by up to Jitter, a fraction. A delay is never shorter than its
-// nominal value, so Initial bounds the probe rate. Wait gives all its
+// stretched by up to Jitter, a fraction, except the first one at Max,
+// which is stretched by a random fraction of a whole Max: jitter alone
+// would leave the attempts of a long wait at nearly the same times after
+// the start in every run, so replicas started together would still probe
+// in step, and readiness at a given time after the start would be seen
+// after a delay set by the start rather than Max/2 on average. A delay is
+// never shorter than its nominal value, so Initial bounds the probe rate. Wait gives all its
 // targets one phase, so that targets served by one server that turns ready
 // are all seen in the same round, and adds one attempt per new listening
 // socket on a refused loopback address (see listen.go), never more.
@@ -143,16 +148,17 @@ func (b Backoff) Jittered(d time.Duration, r float64) time.Duration {
 // Delay returns the nominal delay after an attempt made elapsed into the
 // wait, following the nominal delay prev (0 after the first attempt), and
 // the time from that attempt's start to the next one's; r is a random
-// number in [0, 1). During the hold that is the nominal delay, the first
-// one stretched by the phase r of a whole period; after it, the nominal
-// delay Jittered.
+// number in [0, 1). A delay that starts a steady period, the first one of
+// the wait and the first one at Max, is stretched by the phase r of a
+// whole period; any other is the nominal delay during the hold and the
+// nominal delay Jittered after it.
 func (b Backoff) Delay(prev, elapsed time.Duration, r float64) (nominal, next time.Duration) {
 	nominal = b.Next(prev, elapsed)
 	switch {
+	case prev <= 0 || (prev < nominal && nominal == b.Max):
+		return nominal, nominal + time.Duration(float64(nominal)*min(max(r, 0), 0.999))
 	case elapsed >= b.Hold:
 		return nominal, b.Jittered(nominal, r)
-	case prev <= 0:
-		return nominal, nominal + time.Duration(float64(nominal)*min(max(r, 0), 0.999))
 	}
 	return nominal, nominal
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,7 +42,8 @@ func TestBackoffNext(t *testing.T) {
 }
 
 // The hold's period is exact, at a phase of the target's own: only its
-// first delay is stretched; after the hold every delay is.
+// first delay is stretched; after the hold every delay is, the first at the
+// cap by a phase of a whole period.
 func TestBackoffDelayJitter(t *testing.T) {
 	b := Backoff{Initial: 40 * time.Millisecond, Max: 400 * time.Millisecond, Hold: time.Second, Factor: 1.5, Jitter: 0.1}
 	tests := []struct {
@@ -52,7 +54,9 @@ func TestBackoffDelayJitter(t *testing.T) {
 		{"first: the phase, anywhere in the period", 0, 0, 40 * time.Millisecond, 60 * time.Millisecond},
 		{"held: exact", 40 * time.Millisecond, 500 * time.Millisecond, 40 * time.Millisecond, 40 * time.Millisecond},
 		{"after the hold", 40 * time.Millisecond, time.Second, 60 * time.Millisecond, 63 * time.Millisecond},
-		{"first after the hold", 0, time.Hour, 40 * time.Millisecond, 42 * time.Millisecond},
+		{"first after the hold: the phase", 0, time.Hour, 40 * time.Millisecond, 60 * time.Millisecond},
+		{"first at the cap: the phase", 300 * time.Millisecond, 2 * time.Second, 400 * time.Millisecond, 600 * time.Millisecond},
+		{"at the cap", 400 * time.Millisecond, 3 * time.Second, 400 * time.Millisecond, 420 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,13 +87,13 @@ func checkBackoff(t *testing.T, b Backoff, rnd func() float64) {
 			t.Fatalf("attempt %d: Delay(%v, %v) nominal %v, want Next's %v", i, prev, elapsed, nominal, d)
 		}
 		switch {
+		case prev == 0 || (prev < d && d == b.Max):
+			if j < d || j >= 2*d {
+				t.Fatalf("attempt %d: Delay(%v, %v) = %v starts a period, want the phase, in [%v, %v)", i, prev, elapsed, j, d, 2*d)
+			}
 		case elapsed >= b.Hold:
 			if j > hi || j < d {
 				t.Fatalf("attempt %d: Delay(%v, %v) = %v, outside [%v, %v]", i, prev, elapsed, j, d, hi)
-			}
-		case prev == 0:
-			if j < d || j >= 2*d {
-				t.Fatalf("attempt %d: first Delay(0, %v) = %v, want the phase, in [%v, %v)", i, elapsed, j, d, 2*d)
 			}
 		case j != d:
 			t.Fatalf("attempt %d: Delay(%v, %v) = %v during the hold, want exactly %v", i, prev, elapsed, j, d)
@@ -362,6 +366,30 @@ func TestDefaultBackoffRate(t *testing.T) {
 		}
 		if rate := float64(len(late)) / ((late[len(late)-1] - late[0]).Seconds()); rate > 4 {
 			t.Errorf("%.1f attempts a second after 10 s, want at most 4", rate)
+		}
+	}
+}
+
+// Readiness late in a wait is seen Max/2 after it on average, whenever it
+// comes: the attempts of a long wait don't fall at nearly the same times
+// after the start in every run. Waits started together would otherwise
+// probe in step, and readiness at a given time would always be seen after
+// the same delay, short or long.
+func TestDefaultBackoffPhaseLate(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for at := 9 * time.Second; at < 10*time.Second; at += 100 * time.Millisecond {
+		var waited []time.Duration
+		for range 1000 {
+			var prev, next, t time.Duration
+			for t < at {
+				prev, next = DefaultBackoff.Delay(prev, t, r.Float64())
+				t += next
+			}
+			waited = append(waited, t-at)
+		}
+		slices.Sort(waited)
+		if med, want := waited[len(waited)/2], DefaultBackoff.Max/2; med < want*3/4 || med > want*5/4 {
+			t.Errorf("ready %v into the wait: seen after %v (median), want about %v", at, med, want)
 		}
 	}
 }
