@@ -29,7 +29,7 @@ unit:
 e2e:
 	cd e2e && $(GO) vet ./... && $(GO) test -count=1 ./...
 
-# Benchmarks against peers, side by side: about 10 minutes; rewrites
+# Benchmarks against peers, side by side: about 9 minutes; rewrites
 # docs/BENCHMARKS.md. Run it on a quiet machine.
 bench:
 	bash bench/run.sh

@@ -2,7 +2,7 @@
 # Benchmarks otelwait against the peers one can install here, and writes
 # docs/BENCHMARKS.md.
 #
-#   bench/run.sh            full run, about 10 minutes; rewrites docs/BENCHMARKS.md
+#   bench/run.sh            full run, about 9 minutes; rewrites docs/BENCHMARKS.md
 #   bench/run.sh --smoke    one run of each metric (also BENCH_SMOKE=1), for CI:
 #                           timings mean nothing, the report goes to a temporary
 #                           file, and any broken measurement fails the run
