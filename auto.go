@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 
@@ -30,6 +31,14 @@ func autoTargets(env, command []string, cli probe.OTLPOptions) (otelconf.Plan, [
 		Env:  env,
 		Args: command,
 		Open: func(name string) (fs.File, error) { return os.Open(name) },
+		// exec keeps the user, so the JVM's is otelwait's.
+		Home: func() (string, error) {
+			u, err := user.Current()
+			if err != nil {
+				return "", err
+			}
+			return u.HomeDir, nil
+		},
 	})
 	if err != nil {
 		return plan, nil, &probe.HintError{

@@ -48,7 +48,8 @@
 //     application runs exporting nothing. Resolve reports these as errors, not warnings.
 //   - A wrong port for the protocol (4317 with http/protobuf, 4318 with grpc) only makes the agent
 //     log a warning; so does Resolve.
-//   - A properties file that does not exist is logged and ignored by the agent; Resolve warns.
+//   - A properties file that does not exist or can't be read (a directory, say, where a ConfigMap
+//     was mounted instead of a file) is logged and ignored by the agent; Resolve warns.
 //   - OTEL_JAVAAGENT_ENABLED (or the property) disables the agent for any value but "true",
 //     including an empty one (Boolean.parseBoolean). OTEL_SDK_DISABLED needs "true"; empty is unset.
 //   - An empty OTEL_EXPORTER_OTLP_ENDPOINT or _PROTOCOL is a value, not unset: the agent rejects it.
@@ -106,6 +107,10 @@ type Input struct {
 	// that implements io.ReaderAt is needed to read the jar. Open may be nil: then no file is
 	// read, and Resolve says so in Plan.Defaults and Plan.Warnings.
 	Open func(name string) (fs.File, error)
+	// Home returns the home directory of the user the command runs as, as Java's user.home
+	// gives it: the password database's entry, not HOME. It may be nil, or fail: then HOME in
+	// Env is used, as the JVM does when the user has no entry.
+	Home func() (string, error)
 }
 
 // Source says where a value came from, for --explain. The strings are stable:
@@ -226,7 +231,7 @@ type Plan struct {
 }
 
 // Resolve works out the plan. It fails on input that cannot be understood, such as an unmatched
-// quote in JAVA_TOOL_OPTIONS or an unreadable properties file, and on configuration the agent
+// quote in JAVA_TOOL_OPTIONS or a properties file too large to read, and on configuration the agent
 // itself rejects (see the package documentation), since then the agent exports nothing. Error
 // messages name the setting and its source and never include header values.
 func Resolve(in Input) (Plan, error) {
@@ -388,6 +393,16 @@ func (r *resolver) warn(format string, args ...any) {
 
 // getenvC looks a variable up the way C's getenv does, as HotSpot and the launcher read
 // JAVA_TOOL_OPTIONS, JDK_JAVA_OPTIONS and _JAVA_OPTIONS: the first entry wins.
+// home is Java's user.home: Input.Home, else HOME in the command's environment.
+func (r *resolver) home() (string, bool) {
+	if r.in.Home != nil {
+		if h, err := r.in.Home(); err == nil && h != "" {
+			return h, true
+		}
+	}
+	return r.getenvC("HOME")
+}
+
 func (r *resolver) getenvC(name string) (string, bool) {
 	for _, kv := range r.env {
 		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
@@ -470,6 +485,10 @@ func (r *resolver) lookupEither(keys ...string) Value {
 // maxFile bounds properties and argument files.
 const maxFile = 4 << 20
 
+// errTooLarge is readFile's error for a file over maxFile: one the JVM reads but otelwait
+// doesn't.
+var errTooLarge = fmt.Errorf("larger than %d bytes", maxFile)
+
 // readFile reads a configuration file through Input.Open.
 func (r *resolver) readFile(name string) ([]byte, error) {
 	if r.in.Open == nil {
@@ -485,7 +504,7 @@ func (r *resolver) readFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	if len(data) > maxFile {
-		return nil, fmt.Errorf("larger than %d bytes", maxFile)
+		return nil, errTooLarge
 	}
 	return data, nil
 }
@@ -744,8 +763,10 @@ func (r *resolver) agentArgs(a *javaagent) *layer {
 }
 
 // loadConfigFile reads the properties file named by otel.javaagent.configuration-file and adds
-// it as the lowest layer. ConfigurationFile treats the file as optional: a missing one is logged
-// and ignored. A leading ~ is the user's home (Java's user.home; HOME here).
+// it as the lowest layer. ConfigurationFile treats the file as optional: one that is missing or
+// can't be read (a directory, no permission) is logged and ignored. Only a malformed \uxxxx
+// escape, which Properties.load throws on, keeps the agent from starting. A leading ~ is the
+// user's home, Java's user.home (see Input.Home).
 func (r *resolver) loadConfigFile() error {
 	v, ok := r.lookupExact("otel.javaagent.configuration-file")
 	if !ok {
@@ -753,7 +774,7 @@ func (r *resolver) loadConfigFile() error {
 	}
 	path := v.Value
 	if rest, ok := strings.CutPrefix(path, "~"); ok {
-		if home, ok := r.getenvC("HOME"); ok {
+		if home, ok := r.home(); ok {
 			path = home + rest
 		}
 	}
@@ -770,8 +791,12 @@ func (r *resolver) loadConfigFile() error {
 		r.warn("configuration file %q (%s) does not exist: the agent ignores it", path, v.describeKey())
 		return nil
 	}
+	if errors.Is(err, errTooLarge) {
+		return fmt.Errorf("configuration file %q (%s): %w: otelwait does not read it, so it can't tell where the agent exports", path, v.describeKey(), err)
+	}
 	if err != nil {
-		return fmt.Errorf("configuration file %q (%s): %w", path, v.describeKey(), err)
+		r.warn("configuration file %q (%s) cannot be read (%v): the agent ignores it", path, v.describeKey(), err)
+		return nil
 	}
 	props, err := parseProperties(string(data))
 	if err != nil {
@@ -986,17 +1011,23 @@ func (r *resolver) endpoint(v Value, httpProto bool) (endpoint, error) {
 	return e, nil
 }
 
-// checkFile checks that a certificate or key file named by v can be opened: the SDK reads it at
-// start-up and refuses to start without it.
+// checkFile checks that a certificate or key file named by v can be read, which opening alone
+// doesn't tell of a directory: the SDK reads it at start-up and refuses to start without it.
 func (r *resolver) checkFile(v Value) error {
 	if v.Source == "" || r.in.Open == nil {
 		return nil
 	}
 	f, err := r.in.Open(v.Value)
+	if err == nil {
+		_, err = f.Read(make([]byte, 1))
+		f.Close()
+		if err == io.EOF {
+			err = nil
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w: the java sdk refuses to start", v.describe(), err)
 	}
-	f.Close()
 	return nil
 }
 

@@ -938,8 +938,14 @@ func TestResolveErrors(t *testing.T) {
 			want: []string{`value of header "api-key" is not url-encoded`}},
 		{name: "bad timeout", env: []string{"OTEL_EXPORTER_OTLP_TIMEOUT=10 seconds"},
 			want: []string{`OTEL_EXPORTER_OTLP_TIMEOUT="10 seconds" (env): not a duration`}},
-		{name: "unreadable properties file", env: []string{"OTEL_JAVAAGENT_CONFIGURATION_FILE=/etc/otel.properties"}, open: permission,
-			want: []string{`configuration file "/etc/otel.properties" (OTEL_JAVAAGENT_CONFIGURATION_FILE (env))`}, wantW: fs.ErrPermission},
+		{name: "unreadable certificate file", env: []string{"OTEL_EXPORTER_OTLP_CERTIFICATE=/certs/ca.pem"}, open: permission,
+			want: []string{`OTEL_EXPORTER_OTLP_CERTIFICATE="/certs/ca.pem" (env)`, "the java sdk refuses to start"}, wantW: fs.ErrPermission},
+		{name: "certificate path is a directory", env: []string{"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE=/certs", "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY=/certs/tls.key"},
+			open: openFiles(map[string]string{"/certs/tls.key": "k"}),
+			want: []string{`OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE="/certs" (env)`, "the java sdk refuses to start"}},
+		{name: "properties file too large to read", env: []string{"OTEL_JAVAAGENT_CONFIGURATION_FILE=/etc/otel.properties"},
+			open: openFiles(map[string]string{"/etc/otel.properties": strings.Repeat("#", maxFile+1)}),
+			want: []string{`configuration file "/etc/otel.properties" (OTEL_JAVAAGENT_CONFIGURATION_FILE (env)): larger than 4194304 bytes: otelwait does not read it`}},
 		{name: "exporter name in capitals", env: []string{"OTEL_TRACES_EXPORTER=OTLP"},
 			want: []string{`OTEL_TRACES_EXPORTER="OTLP" (env): exporter names are case-sensitive, and "OTLP" is not "otlp": the java sdk refuses to start and nothing is exported`}},
 		{name: "none in capitals", args: []string{"java", "-javaagent:/otel.jar", "-Dotel.metrics.exporter=None", "-jar", "app.jar"},
@@ -1341,5 +1347,67 @@ func TestInitProgram(t *testing.T) {
 		if ok != (tt.want != nil) || !slices.Equal(have, tt.want) {
 			t.Errorf("%s %q: have %q, %v; want %q", tt.init, tt.args, have, ok, tt.want)
 		}
+	}
+}
+
+// A properties file the agent can't read is logged and ignored by it
+// (ConfigurationFile.loadConfigFile): the exports go to the defaults, so
+// that is where to wait. A ConfigMap mounted at the file's path is a
+// directory there. Read through the real file system, as otelwait does.
+func TestResolveUnreadablePropertiesFile(t *testing.T) {
+	dir := t.TempDir()
+	noAccess := filepath.Join(dir, "secret.properties")
+	if err := os.WriteFile(noAccess, []byte("otel.exporter.otlp.endpoint=http://file:4318\n"), 0o000); err != nil {
+		t.Fatal(err)
+	}
+	open := func(name string) (fs.File, error) { return os.Open(name) }
+	for _, tt := range []struct{ name, path, want string }{
+		{"a directory", dir, "is a directory"},
+		{"no permission", noAccess, "permission denied"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.path == noAccess && os.Geteuid() == 0 {
+				t.Skip("root reads any file")
+			}
+			plan, err := Resolve(Input{Env: []string{"OTEL_JAVAAGENT_CONFIGURATION_FILE=" + tt.path}, Args: []string{"java", "-javaagent:/otel.jar", "-jar", "app.jar"}, Open: open})
+			if err != nil {
+				t.Fatalf("Resolve: have %v, want the file ignored", err)
+			}
+			if have, want := summary(plan), each("{s} http/protobuf http://localhost:4318/v1/{s} [default (agent 2.x)]"); !slices.Equal(have, want) {
+				t.Errorf("have %q, want %q", have, want)
+			}
+			want := fmt.Sprintf("configuration file %q (OTEL_JAVAAGENT_CONFIGURATION_FILE (env)) cannot be read", tt.path)
+			if !slices.ContainsFunc(plan.Warnings, func(w string) bool { return strings.Contains(w, want) && strings.Contains(w, tt.want) }) {
+				t.Errorf("have warnings %q, want one containing %q and %q", plan.Warnings, want, tt.want)
+			}
+		})
+	}
+}
+
+// A leading ~ is Java's user.home, the password database's home, not HOME;
+// HOME only when there is no entry.
+func TestResolvePropertiesFileHome(t *testing.T) {
+	files := openFiles(map[string]string{
+		"/home/app/otel.properties": "otel.exporter.otlp.endpoint=http://passwd:4318",
+		"/tmp/otel.properties":      "otel.exporter.otlp.endpoint=http://env:4318",
+	})
+	env := []string{"HOME=/tmp", "OTEL_JAVAAGENT_CONFIGURATION_FILE=~/otel.properties"}
+	for _, tt := range []struct {
+		name string
+		home func() (string, error)
+		want string
+	}{
+		{"password database", func() (string, error) { return "/home/app", nil }, "http://passwd:4318/v1/traces"},
+		{"no entry: HOME", func() (string, error) { return "", errors.New("unknown userid 1234") }, "http://env:4318/v1/traces"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := Resolve(Input{Env: env, Args: javaJar, Open: files, Home: tt.home})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if have := plan.Destinations[0].Endpoint.Value; have != tt.want {
+				t.Errorf("have %q, want %q", have, tt.want)
+			}
+		})
 	}
 }
