@@ -41,12 +41,18 @@ func autoTargets(env, command []string, cli probe.OTLPOptions) (otelconf.Plan, [
 		},
 	})
 	if err != nil {
-		return plan, nil, &probe.HintError{
+		return plan, nil, &refusal{&probe.HintError{
 			Err:  fmt.Errorf("java agent configuration: %w", err),
 			Hint: "the agent would export nothing: fix its configuration, or give otelwait targets explicitly (see otelwait --explain)",
-		}
+		}}
 	}
-	if plan.Disabled.Source != "" || plan.Declarative.Source != "" {
+	if plan.Declarative.Source != "" {
+		return plan, nil, &refusal{&probe.HintError{
+			Err:  fmt.Errorf("%s is set (%s): the agent takes its endpoints from that file, which otelwait does not read", plan.Declarative.Key, plan.Declarative.Source),
+			Hint: "give the targets explicitly, e.g. --otlp http://localhost:4318",
+		}}
+	}
+	if plan.Disabled.Source != "" {
 		return plan, nil, nil
 	}
 	var targets []probe.Checker
@@ -91,17 +97,14 @@ func nothingToWaitFor(p *otelconf.Plan) string {
 	return ""
 }
 
-// declarativeError refuses to guess the endpoints of a declarative
-// configuration file, or returns nil.
-func declarativeError(p *otelconf.Plan) error {
-	if p.Declarative.Source == "" {
-		return nil
-	}
-	return &probe.HintError{
-		Err:  fmt.Errorf("%s is set (%s): the agent takes its endpoints from that file, which otelwait does not read", p.Declarative.Key, p.Declarative.Source),
-		Hint: "give the targets explicitly, e.g. --otlp http://localhost:4318",
-	}
-}
+// refusal is auto mode declining to guess where the agent exports: the
+// agent rejects its configuration, or takes it from a declarative file
+// otelwait doesn't read. --explain shows it beside what was resolved;
+// otherwise it is a usage error.
+type refusal struct{ err error }
+
+func (r *refusal) Error() string { return r.err.Error() }
+func (r *refusal) Unwrap() error { return r.err }
 
 // explain prints the plan: every target and, in auto mode, every setting
 // with where it came from. Header values, URL passwords and query values are
@@ -115,10 +118,9 @@ func explain(w io.Writer, c *cli) {
 		if p.AgentVersion.Source != "" {
 			fmt.Fprintf(tw, "agent:\t%s\t%s\n", p.AgentVersion.Value, p.AgentVersion.Source)
 		}
-		if err := declarativeError(p); err != nil {
-			fmt.Fprintf(tw, "refused:\t%v\n", err)
-		}
-		if why := nothingToWaitFor(p); why != "" {
+		if c.refused != nil {
+			fmt.Fprintf(tw, "refused:\t%v\n", c.refused)
+		} else if why := nothingToWaitFor(p); why != "" {
 			fmt.Fprintf(tw, "nothing to wait for:\t%s\n", why)
 		}
 		for _, d := range p.Destinations {

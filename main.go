@@ -96,6 +96,7 @@ type cli struct {
 	env     []string // the environment, as the command will get it
 	targets []probe.Checker
 	plan    *otelconf.Plan // with no targets given: where the Java agent will export
+	refused error          // with plan, for --explain: why otelwait won't wait there (a *refusal)
 }
 
 // Validate strips the command's leading "--", checks options against each
@@ -177,6 +178,10 @@ func (c *cli) Validate() error {
 		return nil
 	}
 	plan, targets, err := autoTargets(c.env, c.Command, probe.OTLPOptions{Header: c.Header, TLS: tls})
+	if _, ok := errors.AsType[*refusal](err); ok && c.Explain {
+		c.plan, c.refused = &plan, err
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -363,9 +368,6 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 		log.Warn().Msg("TLS certificates are not verified (--tls-insecure-skip-verify)")
 	}
 	if p := c.plan; p != nil {
-		if err := declarativeError(p); err != nil {
-			return usage(stderr, err)
-		}
 		for _, w := range p.Warnings {
 			log.Warn().Str("problem", w).Msg("java agent configuration")
 		}

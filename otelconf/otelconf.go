@@ -233,15 +233,20 @@ type Plan struct {
 // Resolve works out the plan. It fails on input that cannot be understood, such as an unmatched
 // quote in JAVA_TOOL_OPTIONS or a properties file too large to read, and on configuration the agent
 // itself rejects (see the package documentation), since then the agent exports nothing. Error
-// messages name the setting and its source and never include header values.
+// messages name the setting and its source and never include header values. With an error, the
+// plan holds what was found before it, for --explain: the defaults, the agent's version and the
+// warnings, but no destinations.
 func Resolve(in Input) (Plan, error) {
 	r := &resolver{in: in, seen: map[string]bool{}}
 	var plan Plan
+	failed := func(err error) (Plan, error) {
+		return Plan{Defaults: plan.Defaults, AgentVersion: plan.AgentVersion, Warnings: r.warnings}, err
+	}
 
 	r.command()
 	opts, err := r.jvmOptions()
 	if err != nil {
-		return Plan{}, err
+		return failed(err)
 	}
 	sysprops := newLayer(false)
 	var agents []javaagent
@@ -284,7 +289,7 @@ func Resolve(in Input) (Plan, error) {
 	}
 	if err := r.loadConfigFile(); err != nil {
 		if err := fail(err); err != nil {
-			return Plan{}, err
+			return failed(err)
 		}
 	}
 	if !declarative {
@@ -300,7 +305,7 @@ func Resolve(in Input) (Plan, error) {
 	}
 	if err := r.resolveSignals(&plan); err != nil {
 		if err := fail(err); err != nil {
-			return Plan{}, err
+			return failed(err)
 		}
 	}
 	r.insecureWarnings()
