@@ -96,10 +96,10 @@ func (c *GRPC) Check(ctx context.Context) error {
 	req := healthRequest(c.service)
 	if !c.noWatch.Load() {
 		err := c.watch(ctx, req)
-		if grpcCode(err) != codeUnimplemented {
+		if grpcCode(err) != codeUnimplemented && !errors.Is(err, errWatchEnded) {
 			return c.diagnose(ctx, err)
 		}
-		zerolog.Ctx(ctx).Debug().Msg("no Watch on the server: using Check")
+		zerolog.Ctx(ctx).Debug().AnErr("watch", err).Msg("no usable Watch on the server: using Check")
 		c.noWatch.Store(true)
 	}
 	resp, err := c.conn.unary(ctx, healthCheck, req, nil)
@@ -111,6 +111,10 @@ func (c *GRPC) Check(ctx context.Context) error {
 	}
 	return nil
 }
+
+// errWatchEnded is a Watch stream the server ended, with OK, before
+// sending any status: a Watch that doesn't watch, so Check is used instead.
+var errWatchEnded = errors.New("the server ended the Watch stream without a status")
 
 // watch reads the Watch stream until SERVING or until ctx is done.
 func (c *GRPC) watch(ctx context.Context, req []byte) error {
@@ -131,7 +135,7 @@ func (c *GRPC) watch(ctx context.Context, req []byte) error {
 			case ctx.Err() != nil:
 				return fmt.Errorf("no health status: %w", ctx.Err())
 			case errors.Is(err, io.EOF):
-				return errors.New("the server ended the Watch stream")
+				return errWatchEnded
 			}
 			return err
 		}
@@ -332,8 +336,9 @@ const maxMessage = 64 << 10
 
 // grpcStream is one call's response.
 type grpcStream struct {
-	resp *http.Response
-	body *bufio.Reader
+	resp         *http.Response
+	body         *bufio.Reader
+	trailersOnly bool // the status, OK, came with the headers
 }
 
 // call starts a call of method with one request message and headers md,
@@ -367,7 +372,11 @@ func (g *grpcClient) call(ctx context.Context, method string, msg []byte, md htt
 	}
 	if st := resp.Header.Get("Grpc-Status"); st != "" { // trailers only
 		_ = resp.Body.Close()
-		return nil, statusOf(st, resp.Header.Get("Grpc-Message"))
+		if err := statusOf(st, resp.Header.Get("Grpc-Message")); err != nil {
+			return nil, err
+		}
+		// OK with no message: the stream ends at once.
+		return &grpcStream{resp: resp, body: bufio.NewReader(http.NoBody), trailersOnly: true}, nil
 	}
 	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "application/grpc") {
 		excerpt := oneLine(readSome(resp.Body))
@@ -376,18 +385,28 @@ func (g *grpcClient) call(ctx context.Context, method string, msg []byte, md htt
 	return &grpcStream{resp: resp, body: bufio.NewReader(resp.Body)}, nil
 }
 
-// unary makes a call that answers one message.
+// unary makes a call that answers one message and returns it, or nil if
+// there is none. The call's outcome is the status that ends it, read after
+// the messages, as the Java exporter takes it: a server may send a message
+// and then fail the call, and an OK without a message is a success.
 func (g *grpcClient) unary(ctx context.Context, method string, msg []byte, md http.Header) ([]byte, error) {
 	s, err := g.call(ctx, method, msg, md, true)
 	if err != nil {
 		return nil, err
 	}
 	defer s.close()
-	resp, err := s.recv()
-	if errors.Is(err, io.EOF) {
-		return nil, &grpcError{code: codeInternal, msg: "no response message"}
+	var first []byte
+	for {
+		m, err := s.recv()
+		switch {
+		case errors.Is(err, io.EOF):
+			return first, nil
+		case err != nil:
+			return nil, err
+		case first == nil:
+			first = m
+		}
 	}
-	return resp, err
 }
 
 // recv returns the next message; at the end of the stream it returns the
@@ -415,6 +434,9 @@ func (s *grpcStream) recv() ([]byte, error) {
 }
 
 func (s *grpcStream) trailerStatus() error {
+	if s.trailersOnly {
+		return io.EOF
+	}
 	st := s.resp.Trailer.Get("Grpc-Status")
 	if st == "" {
 		return &grpcError{code: codeInternal, msg: "stream ended without a status"}

@@ -353,3 +353,107 @@ func FuzzHealthStatus(f *testing.F) {
 		}
 	})
 }
+
+// serveH2C serves h over HTTP/2 without TLS, as a gRPC server is reached,
+// for answers grpc-go's servers never give but proxies and other stacks
+// can; it returns the address.
+func serveH2C(t *testing.T, h http.HandlerFunc) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
+
+// grpcAnswer writes a gRPC response: messages (nil for none), then status
+// st in the trailers; with trailersOnly, the status comes with the headers.
+func grpcAnswer(w http.ResponseWriter, trailersOnly bool, st string, msgs ...[]byte) {
+	w.Header().Set("Content-Type", "application/grpc")
+	if trailersOnly {
+		w.Header().Set("Grpc-Status", st)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	w.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
+	w.WriteHeader(http.StatusOK)
+	for _, m := range msgs {
+		_, _ = w.Write(append([]byte{0, 0, 0, 0, byte(len(m))}, m...))
+	}
+	w.(http.Flusher).Flush()
+	w.Header().Set("Grpc-Status", st)
+	w.Header().Set("Grpc-Message", "backend%20down")
+}
+
+var servingMsg = []byte{0x08, 0x01} // HealthCheckResponse{status: SERVING}
+
+// A call's outcome is the status that ends it: a message followed by an
+// error is an error, as in any gRPC client, and OK without a message is
+// OK for an export, as in the Java exporter.
+func TestGRPCCallEndsWithItsStatus(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		target string
+		answer func(w http.ResponseWriter, r *http.Request)
+		ready  bool
+		want   string
+	}{
+		{"check: SERVING, then UNAVAILABLE", "",
+			func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/Watch") {
+					grpcAnswer(w, true, "12")
+					return
+				}
+				grpcAnswer(w, false, "14", servingMsg)
+			}, false, "backend down"},
+		{"check: OK without a message", "",
+			func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/Watch") {
+					grpcAnswer(w, true, "12")
+					return
+				}
+				grpcAnswer(w, true, "0")
+			}, false, "UNKNOWN"},
+		{"export: a message, then UNAVAILABLE", "otlp",
+			func(w http.ResponseWriter, r *http.Request) { grpcAnswer(w, false, "14", nil) }, false, "backend down"},
+		{"export: OK, trailers only", "otlp",
+			func(w http.ResponseWriter, r *http.Request) { grpcAnswer(w, true, "0") }, true, ""},
+		{"watch ends at once, OK: check", "",
+			func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/Watch") {
+					grpcAnswer(w, true, "0")
+					return
+				}
+				grpcAnswer(w, false, "0", servingMsg)
+			}, true, ""},
+		{"watch ends after its headers, OK: check", "",
+			func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/Watch") {
+					grpcAnswer(w, false, "0")
+					return
+				}
+				grpcAnswer(w, false, "0", servingMsg)
+			}, true, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := serveH2C(t, tt.answer)
+			var c Checker
+			var err error
+			if tt.target == "otlp" {
+				c, err = NewOTLP("grpc://"+addr+"/traces", OTLPOptions{})
+			} else {
+				c, err = NewGRPC(addr, TLS{})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+			defer cancel()
+			err = c.Check(ctx)
+			if (err == nil) != tt.ready || err != nil && !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("have %v, want ready=%v, an error containing %q", err, tt.ready, tt.want)
+			}
+		})
+	}
+}
