@@ -303,6 +303,9 @@ type grpcClient struct {
 	otlp       bool   // an OTLP receiver's, for hints
 	client     *http.Client
 	refused    refusals
+	// Whether the port speaks TLS, or HTTP/1, asked to explain closed
+	// connections.
+	tls, http1 asked[bool]
 }
 
 func newGRPCClient(addr string, secure bool, t TLS) (*grpcClient, error) {
@@ -507,7 +510,7 @@ func (g *grpcClient) transportHint(ctx context.Context, err error) error {
 	closed := errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(msg, "http2: client conn could not be established") ||
 		strings.Contains(msg, "http2: client conn is closed") || strings.Contains(msg, "http2: client conn not usable")
-	if !g.secure && (closed || http1) && ctx.Err() == nil && g.speaksTLS(ctx) {
+	if !g.secure && (closed || http1) && ctx.Err() == nil && g.tls.get("", func() bool { return g.speaksTLS(ctx) }) {
 		// A TLS server closes a connection that opens with HTTP/2's
 		// preface, or answers it with an alert, which also reads as a
 		// frame too large.
@@ -519,7 +522,7 @@ func (g *grpcClient) transportHint(ctx context.Context, err error) error {
 	}
 	switch {
 	case notGRPC || http1 || strings.Contains(msg, "ALPN") ||
-		closed && ctx.Err() == nil && g.speaksHTTP1(ctx):
+		closed && ctx.Err() == nil && g.http1.get("", func() bool { return g.speaksHTTP1(ctx) }):
 		return &HintError{
 			Err:    err,
 			Hint:   "the server does not speak gRPC (HTTP/2)" + known + ": use " + suggest("http", g.addr, g.otlp, g.secure),

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -455,5 +456,52 @@ func TestGRPCCallEndsWithItsStatus(t *testing.T) {
 				t.Fatalf("have %v, want ready=%v, an error containing %q", err, tt.ready, tt.want)
 			}
 		})
+	}
+}
+
+// A port that accepts and resets at once (a proxy whose backend is down)
+// gets no more connections than the schedule's attempts: the questions
+// that explain the reset, whether the port speaks TLS or HTTP/1, cost
+// connections too, so they are asked again only every diagnoseEvery.
+func TestGRPCResetPortRate(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			_ = c.(*net.TCPConn).SetLinger(0)
+			_ = c.Close()
+		}
+	}()
+	for _, otlp := range []bool{false, true} {
+		accepted.Store(0)
+		var c Checker
+		if otlp {
+			c, err = NewOTLP("grpc://"+ln.Addr().String(), OTLPOptions{})
+		} else {
+			c, err = NewGRPC(ln.Addr().String(), TLS{})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		err = Wait(ctx, []Checker{c}, Options{Backoff: DefaultBackoff, AttemptTimeout: time.Second, Log: zerolog.Nop()})
+		cancel()
+		var werr *WaitError
+		if !errors.As(err, &werr) {
+			t.Fatalf("have %v, want not ready", err)
+		}
+		// 25 attempts at most in a second, and one of each question.
+		if n, attempts := accepted.Load(), werr.NotReady[0].Attempts; n > int32(attempts)+2 || attempts > 25 {
+			t.Errorf("otlp=%v: %d connections in a second for %d attempts, want at most the attempts and 2 more", otlp, n, attempts)
+		}
 	}
 }

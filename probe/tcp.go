@@ -54,19 +54,35 @@ func (c *TCP) Check(ctx context.Context) error {
 // refusals explains the refused connections to one target. When the
 // address is a loopback literal and the other address family's loopback
 // accepts, the server is up but listens on one family only, and the
-// address given will never work. Finding that out costs a connection to
-// the other address, so it is looked at again at most every diagnoseEvery
-// and the conclusion kept meanwhile: the probe rate stays the target's own.
+// address given will never work.
 type refusals struct {
-	mu      sync.Mutex
-	addr    string    // the address last looked at
-	checked time.Time // when
-	accepts string    // the other address, if it accepted then
+	accepts asked[string] // the other address, if it accepted
 }
 
-// diagnoseEvery is how often a refused target's other loopback family is
-// tried.
+// diagnoseEvery is how often a question that costs connections to a target
+// is asked again, to explain why it is not ready.
 const diagnoseEvery = 5 * time.Second
+
+// asked keeps the answer to such a question, for one key, so that it is
+// asked at most every diagnoseEvery: the target sees no more connections
+// than its schedule's, however often its attempts fail.
+type asked[T any] struct {
+	mu  sync.Mutex
+	key string
+	at  time.Time
+	val T
+}
+
+// get returns the answer for key, asking again when it is older than
+// diagnoseEvery or was for another key.
+func (a *asked[T]) get(key string, ask func() T) T {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.at.IsZero() || a.key != key || time.Since(a.at) >= diagnoseEvery {
+		a.key, a.at, a.val = key, time.Now(), ask()
+	}
+	return a.val
+}
 
 // explain returns err, with a hint if the other loopback family accepts.
 func (r *refusals) explain(ctx context.Context, addr string, err error) error {
@@ -79,22 +95,21 @@ func (r *refusals) explain(ctx context.Context, addr string, err error) error {
 	if ip.To4() == nil {
 		other = net.JoinHostPort("127.0.0.1", port)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.addr != addr || time.Since(r.checked) >= diagnoseEvery {
-		r.addr, r.checked, r.accepts = addr, time.Now(), ""
+	accepts := r.accepts.get(addr, func() string {
 		var d net.Dialer
-		if conn, derr := d.DialContext(ctx, "tcp", other); derr == nil {
-			_ = conn.Close()
-			r.accepts = other
+		conn, err := d.DialContext(ctx, "tcp", other)
+		if err != nil {
+			return ""
 		}
-	}
-	if r.accepts == "" {
+		_ = conn.Close()
+		return other
+	})
+	if accepts == "" {
 		return err
 	}
 	return &HintError{
-		Err:    fmt.Errorf("%w (but %s accepts)", err, r.accepts),
-		Hint:   fmt.Sprintf("the server listens on %s only: probe %s, and make sure the app sends there too (or have the server listen on both)", r.accepts, r.accepts),
+		Err:    fmt.Errorf("%w (but %s accepts)", err, accepts),
+		Hint:   fmt.Sprintf("the server listens on %s only: probe %s, and make sure the app sends there too (or have the server listen on both)", accepts, accepts),
 		Config: true,
 	}
 }
