@@ -382,7 +382,7 @@ func (g *grpcClient) call(ctx context.Context, method string, msg []byte, md htt
 		return &grpcStream{resp: resp, body: bufio.NewReader(http.NoBody), trailersOnly: true}, nil
 	}
 	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "application/grpc") {
-		excerpt := oneLine(readSome(resp.Body))
+		excerpt := oneLine(hideSecrets(readSome(ctx, resp.Body), headerSecrets(md)))
 		return nil, &notGRPCError{status: resp.StatusCode, contentType: ct, body: excerpt}
 	}
 	return &grpcStream{resp: resp, body: bufio.NewReader(resp.Body)}, nil

@@ -3,6 +3,7 @@ package probe
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -10,9 +11,11 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"github.com/otelwait/otelwait/internal/redact"
@@ -22,6 +25,11 @@ import (
 // message; the rest is never read.
 const maxBody = 512
 
+// excerptWait bounds the time spent reading that much: a server that
+// answers at once but sends its body slowly must not hold up the next
+// attempt.
+const excerptWait = 50 * time.Millisecond
+
 // maxRedirects bounds the redirects an HTTP probe follows.
 const maxRedirects = 5
 
@@ -30,7 +38,6 @@ const maxRedirects = 5
 type HTTP struct {
 	display string
 	ep      *httpEndpoint
-	accept  StatusSet
 }
 
 // HTTPOptions are the settings shared by every --http target.
@@ -47,15 +54,15 @@ func NewHTTP(raw string, opt HTTPOptions) (c *HTTP, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ep, err := newHTTPEndpoint(u, opt.Header, opt.TLS, false)
-	if err != nil {
-		return nil, fmt.Errorf("http target %q: %w", redactURL(u), err)
-	}
 	accept := opt.Accept
 	if accept == nil {
 		accept = StatusSet{{200, 299}}
 	}
-	return &HTTP{display: redactURL(u), ep: ep, accept: accept}, nil
+	ep, err := newHTTPEndpoint(u, opt.Header, opt.TLS, accept, false)
+	if err != nil {
+		return nil, fmt.Errorf("http target %q: %w", redactURL(u), err)
+	}
+	return &HTTP{display: redactURL(u), ep: ep}, nil
 }
 
 // httpEndpoint is a URL with the client and headers every attempt on it
@@ -63,18 +70,20 @@ func NewHTTP(raw string, opt HTTPOptions) (c *HTTP, err error) {
 type httpEndpoint struct {
 	url     *url.URL
 	header  http.Header
-	host    string // a Host header given by the user
+	host    string    // a Host header given by the user
+	accept  StatusSet // the statuses that mean ready
 	client  *http.Client
-	otlp    bool // an OTLP/HTTP receiver's: redirects are answers, not followed
+	otlp    bool     // an OTLP/HTTP receiver's: redirects are answers, not followed
+	secrets []string // what the request carries that an answer must not show
 	refused refusals
 }
 
 // newHTTPEndpoint builds the endpoint of an --http target, or with otlp of
-// an OTLP/HTTP one. A user:password in the URL is sent as basic
-// authentication to an --http target, as curl does, but never to an OTLP
-// receiver: the exporters ignore it, so the probe must not succeed where
-// the export would be refused.
-func newHTTPEndpoint(u *url.URL, header []string, t TLS, otlp bool) (*httpEndpoint, error) {
+// an OTLP/HTTP one, ready on a status in accept. A user:password in the URL
+// is sent as basic authentication to an --http target, as curl does, but
+// never to an OTLP receiver: the exporters ignore it, so the probe must not
+// succeed where the export would be refused.
+func newHTTPEndpoint(u *url.URL, header []string, t TLS, accept StatusSet, otlp bool) (*httpEndpoint, error) {
 	if otlp && u.User != nil {
 		c := *u
 		c.User = nil
@@ -84,16 +93,55 @@ func newHTTPEndpoint(u *url.URL, header []string, t TLS, otlp bool) (*httpEndpoi
 	if err != nil {
 		return nil, err
 	}
-	client, err := newHTTPClient(u, t, !otlp)
+	// A redirect is followed unless its status is itself ready, or the
+	// target is an OTLP receiver.
+	client, err := newHTTPClient(u, t, func(code int) bool { return !otlp && !accept.Contains(code) })
 	if err != nil {
 		return nil, err
 	}
-	return &httpEndpoint{url: u, header: h, host: host, client: client, otlp: otlp}, nil
+	secrets := headerSecrets(h)
+	if p, ok := u.User.Password(); ok {
+		basic := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + p))
+		secrets = append(secrets, p, basic)
+	}
+	return &httpEndpoint{url: u, header: h, host: host, accept: accept, client: client, otlp: otlp, secrets: secrets}, nil
+}
+
+// headerSecrets lists the values of headers, and the words in them, that an
+// answer quoting them must not show: an error page may echo the
+// credentials it was sent.
+func headerSecrets(h http.Header) []string {
+	var s []string
+	for _, vs := range h {
+		for _, v := range vs {
+			s = append(s, v)
+			for _, w := range strings.Fields(v) {
+				if len(w) >= 4 && w != v {
+					s = append(s, w)
+				}
+			}
+		}
+	}
+	// Longest first, so that no part of a longer one is left over.
+	slices.SortFunc(s, func(a, b string) int { return len(b) - len(a) })
+	return s
+}
+
+// hideSecrets replaces every secret in b.
+func hideSecrets(b []byte, secrets []string) []byte {
+	for _, s := range secrets {
+		if s != "" {
+			b = bytes.ReplaceAll(b, []byte(s), []byte("<redacted>"))
+		}
+	}
+	return b
 }
 
 // do sends one request without a body, with Content-Type contentType if
-// set, and returns the status, the header and the start of the body; an
-// error means no answer, with a hint where one helps.
+// set, and returns the status, the header and, for a status that isn't
+// ready, the start of the body, secrets hidden; an error means no answer,
+// with a hint where one helps. A ready answer's body is not read: its
+// status says all, and a body that never ends would hold the command back.
 func (e *httpEndpoint) do(ctx context.Context, method, contentType string) (int, http.Header, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, e.url.String(), http.NoBody)
 	if err != nil {
@@ -111,7 +159,12 @@ func (e *httpEndpoint) do(ctx context.Context, method, contentType string) (int,
 	if err != nil {
 		return 0, nil, nil, e.transportHint(ctx, req.URL, stripURL(err))
 	}
-	return resp.StatusCode, resp.Header, readSome(resp.Body), nil
+	if e.accept.Contains(resp.StatusCode) || resp.StatusCode == http.StatusSwitchingProtocols {
+		// A 101's body is the connection itself, which ctx doesn't govern.
+		_ = resp.Body.Close()
+		return resp.StatusCode, resp.Header, nil, nil
+	}
+	return resp.StatusCode, resp.Header, hideSecrets(readSome(ctx, resp.Body), e.secrets), nil
 }
 
 // parseHTTPURL checks an absolute http or https URL with a host and, if
@@ -234,7 +287,7 @@ func validHeaderValue(v string) bool {
 // which outlives a request cut short, so a peer gone silent would take
 // every later attempt with it. Proxies from the environment are not used,
 // since the target is what the app itself will connect to.
-func newHTTPClient(u *url.URL, t TLS, follow bool) (*http.Client, error) {
+func newHTTPClient(u *url.URL, t TLS, follow func(code int) bool) (*http.Client, error) {
 	tr := &http.Transport{
 		Proxy:                  nil,
 		DialContext:            (&net.Dialer{}).DialContext,
@@ -253,8 +306,8 @@ func newHTTPClient(u *url.URL, t TLS, follow bool) (*http.Client, error) {
 	}
 	return &http.Client{
 		Transport: tr,
-		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
-			if !follow {
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if !follow(req.Response.StatusCode) {
 				return http.ErrUseLastResponse
 			}
 			if len(via) >= maxRedirects {
@@ -273,7 +326,7 @@ func (c *HTTP) Proto() string { return "http" }
 // Check sends one GET.
 func (c *HTTP) Check(ctx context.Context) error {
 	code, _, body, err := c.ep.do(ctx, http.MethodGet, "")
-	if err != nil || c.accept.Contains(code) {
+	if err != nil || c.ep.accept.Contains(code) {
 		return err
 	}
 	return statusHint(code, body)
@@ -288,8 +341,13 @@ func stripURL(err error) error {
 	return err
 }
 
-// readSome reads at most maxBody bytes of body and closes it.
-func readSome(body io.ReadCloser) []byte {
+// readSome reads at most maxBody bytes of body, for at most excerptWait,
+// and closes it.
+func readSome(ctx context.Context, body io.ReadCloser) []byte {
+	ctx, cancel := context.WithTimeout(ctx, excerptWait)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { _ = body.Close() })
+	defer stop()
 	b, _ := io.ReadAll(io.LimitReader(body, maxBody))
 	_ = body.Close()
 	return b
@@ -348,7 +406,7 @@ func (e *httpEndpoint) transportHint(ctx context.Context, u *url.URL, err error)
 		err = errors.New("the server sent data before any request, as HTTP/2 servers do")
 	}
 	if strings.Contains(msg, "readLoopPeekFailLocked") || strings.Contains(msg, "malformed HTTP response") ||
-		strings.Contains(msg, "HTTP/1.x transport connection broken") {
+		strings.Contains(msg, "HTTP/1.x transport connection broken") && !strings.Contains(msg, "response headers exceeded") {
 		hint := "the server does not answer HTTP/1"
 		if k := wellKnown(port); k != "" {
 			hint += "; " + k

@@ -379,3 +379,108 @@ func TestHTTPSWithCAFileLoadedOnce(t *testing.T) {
 		t.Error("Load of a missing CA file: have nil, want an error")
 	}
 }
+
+// An answer whose body doesn't come, or never ends, holds an attempt no
+// longer than it takes to read the status: a ready status's body is not
+// read, another's only briefly, and a 101's, the connection itself, never.
+func TestHTTPBodiesThatDontEnd(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		code  int
+		ready bool
+	}{
+		{"101 switching protocols", http.StatusSwitchingProtocols, false},
+		{"503, body stalls", http.StatusServiceUnavailable, false},
+		{"200, body stalls", http.StatusOK, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			release := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				if tt.code == http.StatusSwitchingProtocols {
+					w.Header().Set("Connection", "Upgrade")
+					w.Header().Set("Upgrade", "websocket")
+				} else {
+					w.Header().Set("Content-Length", "100")
+				}
+				w.WriteHeader(tt.code)
+				w.(http.Flusher).Flush()
+				<-release
+			}))
+			defer srv.Close()
+			defer close(release)
+			c, err := NewHTTP(srv.URL, HTTPOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- c.Check(ctx) }()
+			select {
+			case err := <-done:
+				if (err == nil) != tt.ready {
+					t.Fatalf("have %v, want ready=%v", err, tt.ready)
+				}
+			case <-time.After(3 * time.Second):
+				t.Fatal("Check still reading a body the server holds back")
+			}
+		})
+	}
+}
+
+// With a redirect status among the accepted ones, that status is the
+// answer: the redirect is not followed.
+func TestHTTPAcceptedRedirect(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://127.0.0.1:1/login", http.StatusFound)
+	}))
+	defer srv.Close()
+	accept, _ := ParseStatusSet("200-299,302")
+	c, err := NewHTTP(srv.URL, HTTPOptions{Accept: accept})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(t.Context()); err != nil {
+		t.Fatalf("have %v, want ready on the accepted 302", err)
+	}
+}
+
+// An error page that echoes the credentials it was sent doesn't bring them
+// into the log: header values, and a URL's password sent as basic
+// authentication.
+func TestHTTPExcerptHidesSecrets(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte("bad credentials: " + r.Header.Get("Authorization") + " " + r.Header.Get("X-Api-Key")))
+	}))
+	defer srv.Close()
+	u := strings.Replace(srv.URL, "http://", "http://app:hunter22@", 1)
+	c, err := NewHTTP(u, HTTPOptions{Header: []string{"X-Api-Key: Token s3cretkey"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Check(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "bad credentials") {
+		t.Fatalf("have %v, want the 401 with its excerpt", err)
+	}
+	for _, s := range []string{"s3cretkey", "hunter22", "YXBwOmh1bnRlcjIy"} {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("error %q shows %q", err, s)
+		}
+	}
+}
+
+// Headers over the limit are not a sign that the server speaks something
+// other than HTTP/1.
+func TestHTTPHugeHeaders(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Big", strings.Repeat("a", 70<<10))
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	c, _ := NewHTTP(srv.URL, HTTPOptions{})
+	err := c.Check(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "exceeded") || strings.Contains(Hint(err), "HTTP/1") || IsConfig(err) {
+		t.Fatalf("have %v (hint %q), want the header limit without a protocol hint", err, Hint(err))
+	}
+}

@@ -135,7 +135,7 @@ func newOTLP(display, protocol, endpoint, signal string, opt OTLPOptions) (*OTLP
 		if c.signal == "" {
 			c.signal = signalOfPath(u.Path)
 		}
-		if c.ep, err = newHTTPEndpoint(u, opt.Header, opt.TLS, true); err != nil {
+		if c.ep, err = newHTTPEndpoint(u, opt.Header, opt.TLS, StatusSet{{200, 299}}, true); err != nil {
 			return nil, fmt.Errorf("otlp target %q: %w", redactURL(u), err)
 		}
 		c.display = redactURL(u)
@@ -213,7 +213,7 @@ func (c *OTLP) checkGRPC(ctx context.Context) error {
 
 func (c *OTLP) checkHTTP(ctx context.Context) error {
 	code, header, body, err := c.ep.do(ctx, http.MethodPost, "application/x-protobuf")
-	if err != nil || code >= 200 && code < 300 {
+	if err != nil || c.ep.accept.Contains(code) {
 		return err
 	}
 	if code >= 300 && code < 400 {
