@@ -487,7 +487,7 @@ func (e *notGRPCError) Error() string {
 // its certificate may not verify.
 func (g *grpcClient) transportHint(ctx context.Context, err error) error {
 	if errors.Is(err, syscall.ECONNREFUSED) {
-		return g.refused.explain(ctx, g.addr, err)
+		return g.refused.explain(ctx, err)
 	}
 	flag := map[bool]string{false: "--grpc grpc://", true: "--otlp grpc://"}[g.otlp]
 	if h := tlsHint(err, flag+g.addr); h != nil {

@@ -391,7 +391,7 @@ func (e *httpEndpoint) transportHint(ctx context.Context, u *url.URL, err error)
 	port := urlPort(u)
 	addr := net.JoinHostPort(u.Hostname(), port)
 	if errors.Is(err, syscall.ECONNREFUSED) {
-		return e.refused.explain(ctx, addr, err)
+		return e.refused.explain(ctx, err)
 	}
 	plain := *u
 	plain.Scheme = "http"

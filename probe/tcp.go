@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"syscall"
 	"time"
@@ -43,7 +44,7 @@ func (c *TCP) Check(ctx context.Context) error {
 	conn, err := c.dialer.DialContext(ctx, "tcp", c.addr)
 	if err != nil {
 		if errors.Is(err, syscall.ECONNREFUSED) {
-			return c.refused.explain(ctx, c.addr, err)
+			return c.refused.explain(ctx, err)
 		}
 		return err
 	}
@@ -52,9 +53,10 @@ func (c *TCP) Check(ctx context.Context) error {
 }
 
 // refusals explains the refused connections to one target. When the
-// address is a loopback literal and the other address family's loopback
+// address refused is a loopback one, whether given as such or resolved
+// from a name such as localhost, and the other address family's loopback
 // accepts, the server is up but listens on one family only, and the
-// address given will never work.
+// target will never work.
 type refusals struct {
 	accepts asked[string] // the other address, if it accepted
 }
@@ -85,17 +87,16 @@ func (a *asked[T]) get(key string, ask func() T) T {
 }
 
 // explain returns err, with a hint if the other loopback family accepts.
-func (r *refusals) explain(ctx context.Context, addr string, err error) error {
-	host, port, serr := net.SplitHostPort(addr)
-	ip := net.ParseIP(host)
-	if serr != nil || ip == nil || !ip.IsLoopback() {
+func (r *refusals) explain(ctx context.Context, err error) error {
+	refused, ok := refusedLoopback(err)
+	if !ok {
 		return err
 	}
-	other := net.JoinHostPort("::1", port)
-	if ip.To4() == nil {
-		other = net.JoinHostPort("127.0.0.1", port)
+	other := netip.AddrPortFrom(netip.IPv6Loopback(), refused.Port()).String()
+	if refused.Addr().Is6() {
+		other = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), refused.Port()).String()
 	}
-	accepts := r.accepts.get(addr, func() string {
+	accepts := r.accepts.get(refused.String(), func() string {
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", other)
 		if err != nil {

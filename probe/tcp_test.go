@@ -162,6 +162,29 @@ func TestTCPOtherFamilyHint(t *testing.T) {
 	}
 }
 
+// A name that resolves to one loopback family, as localhost does on many
+// hosts, gets the hint too when the server listens on the other.
+func TestTCPOtherFamilyHintForName(t *testing.T) {
+	ips, err := net.DefaultResolver.LookupHost(t.Context(), "localhost")
+	if err != nil || len(ips) != 1 {
+		t.Skipf("localhost resolves to %v (%v), not one family", ips, err)
+	}
+	network, other := "tcp6", "[::1]"
+	if strings.Contains(ips[0], ":") {
+		network, other = "tcp4", "127.0.0.1"
+	}
+	ln, err := net.Listen(network, net.JoinHostPort(strings.Trim(other, "[]"), "0"))
+	if err != nil {
+		t.Skipf("no %s loopback: %v", network, err)
+	}
+	defer func() { _ = ln.Close() }()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	c, _ := NewTCP("localhost:" + port)
+	if err := c.Check(t.Context()); !IsConfig(err) || !strings.Contains(Hint(err), other+":"+port) {
+		t.Fatalf("have %v (hint %q), want a hint naming %s:%s", err, Hint(err), other, port)
+	}
+}
+
 func TestTargetParsing(t *testing.T) {
 	tests := []struct {
 		kind, in string
