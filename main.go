@@ -344,6 +344,10 @@ func startsURL(s string) bool {
 // run is otelwait; it returns the exit code, unless it execs the command
 // with env.
 func run(args, env []string, stdout, stderr io.Writer) int {
+	// First, so that a signal is never met by the Go runtime's own answer
+	// (exit 2, or a goroutine dump): not while parsing either.
+	ctx, sig := withSignals(context.Background())
+	defer sig.stop()
 	c := cli{env: env, args: args}
 	parser := newParser(&c, stdout, stderr)
 	if _, err := parser.Parse(args); err != nil {
@@ -392,8 +396,6 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	ctx, sig := withSignals(context.Background())
-	defer sig.stop()
 	ctx, cancel := withTimeout(ctx, c.Timeout)
 	defer cancel()
 
@@ -485,10 +487,12 @@ type signals struct {
 func withSignals(parent context.Context) (context.Context, *signals) {
 	ctx, cancel := context.WithCancelCause(parent)
 	s := &signals{ch: make(chan os.Signal, 1), first: make(chan os.Signal, 1)}
-	// SIGQUIT too: the Go runtime's own answer, a goroutine dump and exit
-	// 2, would read as a usage error. A signal the parent ignored (SIGINT
-	// in a script's background job) stays ignored.
-	sigs := slices.DeleteFunc([]os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT}, signal.Ignored)
+	// SIGQUIT and SIGHUP too: the Go runtime's own answer, a goroutine dump
+	// and exit 2 for SIGQUIT, and for SIGHUP exit 2 as PID 1 (the kernel
+	// drops the signal the runtime raises again to die of it), would read
+	// as a usage error. A signal the parent ignored (SIGINT in a script's
+	// background job, SIGHUP under nohup) stays ignored.
+	sigs := slices.DeleteFunc([]os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP}, signal.Ignored)
 	signal.Notify(s.ch, sigs...)
 	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -532,9 +536,9 @@ func (s *signals) received() os.Signal {
 	}
 }
 
-// stop gives SIGINT, SIGTERM and SIGQUIT back the handling otelwait started
-// with, as the command will have it after exec; it may be called more than
-// once.
+// stop gives SIGINT, SIGTERM, SIGQUIT and SIGHUP back the handling
+// otelwait started with, as the command will have it after exec; it may be
+// called more than once.
 func (s *signals) stop() {
 	if s.stopFn != nil {
 		s.stopFn()

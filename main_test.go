@@ -313,67 +313,89 @@ func TestSamePID(t *testing.T) {
 	}
 }
 
-// SIGINT, SIGTERM or SIGQUIT during the wait stops otelwait at once, with
-// 128+n, and the command never starts.
+// SIGINT, SIGTERM, SIGQUIT or SIGHUP during the wait stops otelwait at
+// once, with 128+n, and the command never starts; as PID 1 of a PID
+// namespace too, where the kernel drops a signal without a handler, and the
+// Go runtime, failing to die of it, exits 2.
 func TestSignalDuringWait(t *testing.T) {
 	bin := otelwaitBin(t)
 	closed, err := freeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT} {
-		t.Run(sig.String(), func(t *testing.T) {
-			marker := filepath.Join(t.TempDir(), "started")
-			var stderr syncBuffer
-			cmd := exec.Command(bin, "--tcp", closed, "--timeout", "30s", "--", "pidfile", marker)
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			waitFor(t, func() bool { return strings.Contains(stderr.String(), `"not ready"`) })
-			sent := time.Now()
-			if err := cmd.Process.Signal(sig); err != nil {
-				t.Fatal(err)
-			}
-			err := cmd.Wait()
-			took := time.Since(sent)
-			if have, want := cmd.ProcessState.ExitCode(), 128+int(sig); have != want {
-				t.Errorf("exit code: have %d (%v), want %d", have, err, want)
-			}
-			if took > 2*time.Second {
-				t.Errorf("took %v to stop after %v", took, sig)
-			}
-			if _, err := os.Stat(marker); err == nil {
-				t.Error("the command started")
-			}
-			t.Logf("stopped %v after %v", sig, took)
-		})
+	for _, pid1 := range []bool{false, true} {
+		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP} {
+			t.Run(fmt.Sprintf("%v/pid1=%v", sig, pid1), func(t *testing.T) {
+				signalDuringWait(t, bin, closed, sig, pid1)
+			})
+		}
 	}
 }
 
-// A SIGINT the parent ignored, as a shell does for a background job, stays
-// ignored during the wait, as it would be by the command run directly.
+func signalDuringWait(t *testing.T, bin, closed string, sig syscall.Signal, pid1 bool) {
+	marker := filepath.Join(t.TempDir(), "started")
+	var stderr syncBuffer
+	cmd := exec.Command(bin, "--tcp", closed, "--timeout", "30s", "--", "pidfile", marker)
+	cmd.Stderr = &stderr
+	if pid1 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	}
+	if err := cmd.Start(); err != nil {
+		if pid1 && errors.Is(err, syscall.EPERM) {
+			t.Skipf("no PID namespace here: %v", err)
+		}
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(stderr.String(), `"not ready"`) })
+	sent := time.Now()
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	took := time.Since(sent)
+	if have, want := cmd.ProcessState.ExitCode(), 128+int(sig); have != want {
+		t.Errorf("exit code: have %d (%v), want %d", have, err, want)
+	}
+	if took > 2*time.Second {
+		t.Errorf("took %v to stop after %v", took, sig)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the command started")
+	}
+	t.Logf("stopped %v after %v", sig, took)
+}
+
+// A SIGINT the parent ignored, as a shell does for a background job, or a
+// SIGHUP under nohup, stays ignored during the wait, as it would be by the
+// command run directly.
 func TestIgnoredSignalStaysIgnored(t *testing.T) {
 	bin := otelwaitBin(t)
 	closed, err := freeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) { ignoredSignal(t, bin, closed, sig) })
+	}
+}
+
+func ignoredSignal(t *testing.T, bin, closed string, sig syscall.Signal) {
 	var stderr syncBuffer
-	cmd := exec.Command("sh", "-c", `trap '' INT; exec "$0" "$@"`, bin, "--tcp", closed, "--timeout", "30s")
+	name := map[syscall.Signal]string{syscall.SIGINT: "INT", syscall.SIGHUP: "HUP"}[sig]
+	cmd := exec.Command("sh", "-c", `trap '' `+name+`; exec "$0" "$@"`, bin, "--tcp", closed, "--timeout", "30s")
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return strings.Contains(stderr.String(), `"not ready"`) })
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
-		t.Fatalf("stopped by an ignored SIGINT: %v, exit code %d", err, cmd.ProcessState.ExitCode())
+		t.Fatalf("stopped by an ignored %v: %v, exit code %d", sig, err, cmd.ProcessState.ExitCode())
 	case <-time.After(300 * time.Millisecond):
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
