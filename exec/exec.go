@@ -124,8 +124,9 @@ func Resolve(argv []string, path string) (Cmd, error) {
 		case errors.Is(err, syscall.ENOEXEC):
 			// execvp would run it with /bin/sh, not look further.
 			return Cmd{}, err
-		case errors.Is(err, errIsDir):
-			// Like a shell, skip directories.
+		case errors.Is(err, errIsDir), errors.Is(err, syscall.ENOTDIR):
+			// Like a shell, skip directories; like execvp, entries of
+			// PATH that aren't directories.
 		case errors.Is(err, ErrNotExecutable):
 			// Remember the first file that exists but can't be executed.
 			if denied == nil {

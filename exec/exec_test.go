@@ -47,6 +47,8 @@ func TestResolve(t *testing.T) {
 		{"directory", path, []string{"isdir"}, "", ErrNotFound},
 		{"missing", path, []string{"nope"}, "", ErrNotFound},
 		{"dangling symlink", path, []string{"dangling"}, "", ErrNotFound},
+		{"a file in PATH is skipped", filepath.Join(b, "tool") + ":" + a, []string{"tool"}, filepath.Join(a, "tool"), nil},
+		{"a file in PATH: not found", filepath.Join(b, "tool"), []string{"nope"}, "", ErrNotFound},
 		{"empty PATH entry is the current directory", a + "::", []string{"tool"}, filepath.Join(a, "tool"), nil},
 		{"current directory reached", "::" + a, []string{"shadowed"}, "./shadowed", nil},
 		{"slash: as given", "", []string{filepath.Join(b, "tool")}, filepath.Join(b, "tool"), nil},
