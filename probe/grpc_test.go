@@ -464,25 +464,24 @@ func TestGRPCCallEndsWithItsStatus(t *testing.T) {
 // that explain the reset, whether the port speaks TLS or HTTP/1, cost
 // connections too, so they are asked again only every diagnoseEvery.
 func TestGRPCResetPortRate(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var accepted atomic.Int32
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			_ = c.(*net.TCPConn).SetLinger(0)
-			_ = c.Close()
-		}
-	}()
 	for _, otlp := range []bool{false, true} {
-		accepted.Store(0)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		var accepted atomic.Int32
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				accepted.Add(1)
+				_ = c.(*net.TCPConn).SetLinger(0)
+				_ = c.Close()
+			}
+		}()
 		var c Checker
 		if otlp {
 			c, err = NewOTLP("grpc://"+ln.Addr().String(), OTLPOptions{})
@@ -499,9 +498,10 @@ func TestGRPCResetPortRate(t *testing.T) {
 		if !errors.As(err, &werr) {
 			t.Fatalf("have %v, want not ready", err)
 		}
-		// 25 attempts at most in a second, and one of each question.
-		if n, attempts := accepted.Load(), werr.NotReady[0].Attempts; n > int32(attempts)+2 || attempts > 25 {
-			t.Errorf("otlp=%v: %d connections in a second for %d attempts, want at most the attempts and 2 more", otlp, n, attempts)
+		// 25 attempts at most in a second, and each question once (net/http
+		// may dial twice for one request on a connection reset at once).
+		if n, attempts := accepted.Load(), werr.NotReady[0].Attempts; n > int32(attempts)+4 || attempts > 25 {
+			t.Errorf("otlp=%v: %d connections in a second for %d attempts, want at most the attempts and 4 more", otlp, n, attempts)
 		}
 	}
 }

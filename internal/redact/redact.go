@@ -9,7 +9,8 @@ import (
 )
 
 // URL returns s, a URL or a HOST:PORT as typed, with the password of its
-// userinfo replaced by "xxxxx" (as net/url's URL.Redacted has it) and its
+// userinfo replaced by "xxxxx" (as net/url's URL.Redacted has it), or the
+// whole userinfo when it has no password, and its
 // query redacted as Query does. It works on the text, so that what fails to
 // parse is shown as typed but for its secrets.
 //
@@ -73,7 +74,9 @@ func Problem(raw, msg string) string {
 	return b.String() + msg
 }
 
-// userinfo redacts the password in auth, the text where an authority may be.
+// userinfo redacts the password in auth, the text where an authority may be,
+// or the whole userinfo when it has no password: a token is often written
+// as a bare user name (https://TOKEN@host).
 func userinfo(auth string) string {
 	at := strings.LastIndexByte(auth, '@')
 	if at < 0 {
@@ -81,7 +84,7 @@ func userinfo(auth string) string {
 	}
 	colon := strings.IndexByte(auth[:at], ':')
 	if colon < 0 {
-		return auth
+		return "xxxxx" + auth[at:]
 	}
 	return auth[:colon+1] + "xxxxx" + auth[at:]
 }

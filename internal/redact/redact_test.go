@@ -31,8 +31,9 @@ func TestURL(t *testing.T) {
 		// userinfo, with and without a scheme
 		{"grpc://user:s3cret@h:4317", "grpc://user:xxxxx@h:4317"},
 		{"user:s3cret@h:1", "user:xxxxx@h:1"},
-		{"user@h:1", "user@h:1"},
-		{"https://user@c:4318/", "https://user@c:4318/"},
+		{"user@h:1", "xxxxx@h:1"},
+		{"https://user@c:4318/", "https://xxxxx@c:4318/"},
+		{"https://ghp_T0KEN@c:4318/v1/traces", "https://xxxxx@c:4318/v1/traces"},
 		{"http://:s3cret@c", "http://:xxxxx@c"},
 		{"http://u:s3^cret@h/", "http://u:xxxxx@h/"},
 		// '@' in the user name, in the password, in the path
@@ -66,9 +67,9 @@ func TestURL(t *testing.T) {
 }
 
 // Whatever the text, a password or query value that net/url finds in it is
-// not shown.
+// not shown, nor a user name without a password, which may be a token.
 func FuzzURL(f *testing.F) {
-	for _, s := range []string{"http://u:s3cret@h:1/p?q=s3cret#f", "u:s3cret@h:1", "x=http://u:s3cret@h", "http://u:s#3cret@h/"} {
+	for _, s := range []string{"http://u:s3cret@h:1/p?q=s3cret#f", "u:s3cret@h:1", "x=http://u:s3cret@h", "http://u:s#3cret@h/", "https://t0ken@h/"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -77,8 +78,11 @@ func FuzzURL(f *testing.F) {
 			return
 		}
 		shown := URL(s)
-		if p, ok := u.User.Password(); ok && len(p) > 3 && strings.Contains(shown, p) && !strings.Contains(u.User.Username(), p) && !strings.Contains(u.Host+u.Path+u.Fragment, p) {
+		if p, ok := u.User.Password(); ok && len(p) > 3 && strings.Contains(shown, p) && !strings.Contains(u.User.Username(), p) && !strings.Contains("@"+u.Host+u.Path+u.Fragment, p) {
 			t.Errorf("URL(%q) = %q shows the password %q", s, shown, p)
+		}
+		if n := u.User.Username(); u.User != nil && !hasPassword(u) && len(n) > 3 && strings.Contains(shown, n) && !strings.Contains("@"+u.Host+u.Path+u.Fragment+u.RawQuery, n) {
+			t.Errorf("URL(%q) = %q shows the user name %q", s, shown, n)
 		}
 	})
 }
@@ -97,4 +101,9 @@ func TestProblem(t *testing.T) {
 			t.Errorf("Problem(%q, %q): have %q, want %q", tt.raw, tt.msg, have, tt.want)
 		}
 	}
+}
+
+func hasPassword(u *url.URL) bool {
+	_, ok := u.User.Password()
+	return ok
 }
