@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	stdlog "log"
 	"os"
 	"os/signal"
@@ -70,9 +71,9 @@ type cli struct {
 	HTTPStatus string   `name:"http-status" default:"200-299" placeholder:"CODES" env:"OTELWAIT_HTTP_STATUS" group:"HTTP and OTLP" help:"Statuses that mean ready for --http: codes and ranges, e.g. 200-299,301."`
 	Header     []string `name:"http-header" placeholder:"'NAME: VALUE'" sep:"none" env:"OTELWAIT_HTTP_HEADER" group:"HTTP and OTLP" help:"Header sent with every --http and --otlp probe (gRPC metadata for OTLP/gRPC); repeatable (one per line in the environment variable)."`
 
-	CAFile     string `name:"ca-file" placeholder:"FILE" type:"existingfile" env:"OTELWAIT_CA_FILE" group:"TLS (https, grpcs targets)" help:"PEM CA bundle that replaces the system roots."`
-	CertFile   string `name:"cert-file" placeholder:"FILE" type:"existingfile" env:"OTELWAIT_CERT_FILE" group:"TLS (https, grpcs targets)" help:"Client certificate (PEM), with --key-file."`
-	KeyFile    string `name:"key-file" placeholder:"FILE" type:"existingfile" env:"OTELWAIT_KEY_FILE" group:"TLS (https, grpcs targets)" help:"Client private key (PEM), with --cert-file."`
+	CAFile     string `name:"ca-file" placeholder:"FILE" type:"pemfile" env:"OTELWAIT_CA_FILE" group:"TLS (https, grpcs targets)" help:"PEM CA bundle that replaces the system roots."`
+	CertFile   string `name:"cert-file" placeholder:"FILE" type:"pemfile" env:"OTELWAIT_CERT_FILE" group:"TLS (https, grpcs targets)" help:"Client certificate (PEM), with --key-file."`
+	KeyFile    string `name:"key-file" placeholder:"FILE" type:"pemfile" env:"OTELWAIT_KEY_FILE" group:"TLS (https, grpcs targets)" help:"Client private key (PEM), with --cert-file."`
 	ServerName string `name:"tls-server-name" placeholder:"NAME" env:"OTELWAIT_TLS_SERVER_NAME" group:"TLS (https, grpcs targets)" help:"Name to verify in the server's certificate."`
 	Insecure   bool   `name:"tls-insecure-skip-verify" env:"OTELWAIT_TLS_INSECURE_SKIP_VERIFY" group:"TLS (https, grpcs targets)" help:"Don't verify the server's certificate (logged as a warning)."`
 
@@ -239,6 +240,7 @@ func newParser(c *cli, stdout, stderr io.Writer) *kong.Kong {
 		kong.Help(help),
 		kong.NamedMapper("list", listMapper(false)),
 		kong.NamedMapper("urls", listMapper(true)),
+		kong.NamedMapper("pemfile", kong.MapperFunc(pemFileMapper)),
 	)
 	if err != nil {
 		panic(err) // the struct is wrong: a bug, not input
@@ -275,6 +277,28 @@ func listMapper(urls bool) kong.MapperFunc {
 		}
 		return nil
 	}
+}
+
+// pemFileMapper takes the path of an existing file, as kong's existingfile
+// does, but refuses an empty one, which existingfile would take for the
+// current directory: --ca-file "$CA" with CA unset.
+func pemFileMapper(ctx *kong.DecodeContext, target reflect.Value) error {
+	var s string
+	if err := ctx.Scan.PopValueInto("file", &s); err != nil {
+		return err
+	}
+	switch fi, err := os.Stat(s); {
+	case s == "":
+		return &probe.HintError{Err: errors.New("empty path"), Hint: "is a variable unset? name a PEM file"}
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%q does not exist", s)
+	case err != nil:
+		return err
+	case fi.IsDir():
+		return fmt.Errorf("%q is a directory", s)
+	}
+	target.SetString(s)
+	return nil
 }
 
 // splitList splits one value of a target option into targets: commas
@@ -357,8 +381,7 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	if c.Install != nil {
 		path, err := exec.InstallSelf(*c.Install)
 		if err != nil {
-			fmt.Fprintf(stderr, "otelwait: %v\n", err)
-			return exitUsage
+			return usage(stderr, &probe.HintError{Err: err, Hint: "the directory must exist and be writable: in Kubernetes, an emptyDir the initContainer mounts there"})
 		}
 		fmt.Fprintf(stderr, "otelwait: installed %s\n", path)
 		return exitOK

@@ -1,8 +1,10 @@
 package exec
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -23,9 +25,14 @@ func InstallSelf(dst string) (string, error) {
 		return "", fmt.Errorf("install: %w", err)
 	}
 	defer func() { _ = src.Close() }()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".otelwait-*")
+	dir := filepath.Dir(dst)
+	tmp, err := os.CreateTemp(dir, ".otelwait-*")
 	if err != nil {
-		return "", fmt.Errorf("install: %w", err)
+		// The temporary file's name would only puzzle.
+		if perr, ok := errors.AsType[*fs.PathError](err); ok {
+			err = perr.Err
+		}
+		return "", fmt.Errorf("install %q: can't write in %q: %w", dst, dir, err)
 	}
 	defer func() { _ = os.Remove(tmp.Name()) }() // after a successful rename, a no-op
 	if _, err := io.Copy(tmp, src); err != nil {
@@ -33,6 +40,12 @@ func InstallSelf(dst string) (string, error) {
 		return "", fmt.Errorf("install %q: %w", dst, err)
 	}
 	if err := tmp.Chmod(0o755); err != nil {
+		_ = tmp.Close()
+		return "", fmt.Errorf("install %q: %w", dst, err)
+	}
+	// On disk before the rename, so that the name never stands for a
+	// truncated copy, even after a crash.
+	if err := tmp.Sync(); err != nil {
 		_ = tmp.Close()
 		return "", fmt.Errorf("install %q: %w", dst, err)
 	}
