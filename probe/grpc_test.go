@@ -393,6 +393,17 @@ var servingMsg = []byte{0x08, 0x01} // HealthCheckResponse{status: SERVING}
 // error is an error, as in any gRPC client, and OK without a message is
 // OK for an export, as in the Java exporter.
 func TestGRPCCallEndsWithItsStatus(t *testing.T) {
+	// health answers Watch with watch and Check with check.
+	health := func(watch, check func(w http.ResponseWriter)) func(w http.ResponseWriter, r *http.Request) {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/Watch") {
+				watch(w)
+			} else {
+				check(w)
+			}
+		}
+	}
+	noWatch := func(w http.ResponseWriter) { grpcAnswer(w, true, "12") }
 	for _, tt := range []struct {
 		name   string
 		target string
@@ -401,41 +412,19 @@ func TestGRPCCallEndsWithItsStatus(t *testing.T) {
 		want   string
 	}{
 		{"check: SERVING, then UNAVAILABLE", "",
-			func(w http.ResponseWriter, r *http.Request) {
-				if strings.HasSuffix(r.URL.Path, "/Watch") {
-					grpcAnswer(w, true, "12")
-					return
-				}
-				grpcAnswer(w, false, "14", servingMsg)
-			}, false, "backend down"},
+			health(noWatch, func(w http.ResponseWriter) { grpcAnswer(w, false, "14", servingMsg) }), false, "backend down"},
 		{"check: OK without a message", "",
-			func(w http.ResponseWriter, r *http.Request) {
-				if strings.HasSuffix(r.URL.Path, "/Watch") {
-					grpcAnswer(w, true, "12")
-					return
-				}
-				grpcAnswer(w, true, "0")
-			}, false, "UNKNOWN"},
+			health(noWatch, func(w http.ResponseWriter) { grpcAnswer(w, true, "0") }), false, "UNKNOWN"},
 		{"export: a message, then UNAVAILABLE", "otlp",
 			func(w http.ResponseWriter, r *http.Request) { grpcAnswer(w, false, "14", nil) }, false, "backend down"},
 		{"export: OK, trailers only", "otlp",
 			func(w http.ResponseWriter, r *http.Request) { grpcAnswer(w, true, "0") }, true, ""},
 		{"watch ends at once, OK: check", "",
-			func(w http.ResponseWriter, r *http.Request) {
-				if strings.HasSuffix(r.URL.Path, "/Watch") {
-					grpcAnswer(w, true, "0")
-					return
-				}
-				grpcAnswer(w, false, "0", servingMsg)
-			}, true, ""},
+			health(func(w http.ResponseWriter) { grpcAnswer(w, true, "0") },
+				func(w http.ResponseWriter) { grpcAnswer(w, false, "0", servingMsg) }), true, ""},
 		{"watch ends after its headers, OK: check", "",
-			func(w http.ResponseWriter, r *http.Request) {
-				if strings.HasSuffix(r.URL.Path, "/Watch") {
-					grpcAnswer(w, false, "0")
-					return
-				}
-				grpcAnswer(w, false, "0", servingMsg)
-			}, true, ""},
+			health(func(w http.ResponseWriter) { grpcAnswer(w, false, "0") },
+				func(w http.ResponseWriter) { grpcAnswer(w, false, "0", servingMsg) }), true, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := serveH2C(t, tt.answer)
