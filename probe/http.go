@@ -109,14 +109,14 @@ func newHTTPEndpoint(u *url.URL, header []string, t TLS, accept StatusSet, otlp 
 
 // headerSecrets lists the values of headers, and the words in them, that an
 // answer quoting them must not show: an error page may echo the
-// credentials it was sent.
+// credentials it was sent. Shorter than 4 bytes, a value is no secret, and
+// hiding it would garble the message (X-Debug: 1).
 func headerSecrets(h http.Header) []string {
 	var s []string
 	for _, vs := range h {
 		for _, v := range vs {
-			s = append(s, v)
-			for _, w := range strings.Fields(v) {
-				if len(w) >= 4 && w != v {
+			for _, w := range append(strings.Fields(v), v) {
+				if len(w) >= 4 && !slices.Contains(s, w) {
 					s = append(s, w)
 				}
 			}
