@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -369,8 +370,13 @@ func startsURL(s string) bool {
 // with env.
 func run(args, env []string, stdout, stderr io.Writer) int {
 	// First, so that a signal is never met by the Go runtime's own answer
-	// (exit 2, or a goroutine dump): not while parsing either.
-	ctx, sig := withSignals(context.Background())
+	// (exit 2, or a goroutine dump): not while parsing either. Until the
+	// wait starts, a signal ends otelwait at once: nothing before it looks
+	// for one, and reading a file (a FIFO named as a certificate) may block.
+	ctx, sig := withSignals(context.Background(), func(s os.Signal) {
+		fmt.Fprintf(stderr, "otelwait: stopped: %v\n", s)
+		os.Exit(exitSignal + int(s.(syscall.Signal)))
+	})
 	defer sig.stop()
 	c := cli{env: env, args: args}
 	parser := newParser(&c, stdout, stderr)
@@ -445,6 +451,7 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	case len(c.targets) > 0:
 		log.Info().Strs("targets", names(c.targets)).Dur("timeout", c.Timeout).Msg("waiting")
 	}
+	sig.handOver()
 	err = probe.Wait(ctx, c.targets, opt)
 	if s := sig.received(); s != nil {
 		log.Warn().Str("signal", s.String()).Dur("elapsed", probe.Since(start)).Msg("stopped")
@@ -499,15 +506,17 @@ func usage(w io.Writer, err error) int {
 	return exitUsage
 }
 
-// signals turns SIGINT, SIGTERM and SIGQUIT into the cancellation of a
-// context and remembers the first one received.
+// signals turns SIGINT, SIGTERM, SIGQUIT and SIGHUP into a call of early,
+// until handOver, and then into the cancellation of a context, remembering
+// the first one received.
 type signals struct {
-	ch     chan os.Signal
-	first  chan os.Signal
-	stopFn func()
+	ch       chan os.Signal
+	first    chan os.Signal
+	stopFn   func()
+	handedTo atomic.Bool // the wait: a signal cancels the context
 }
 
-func withSignals(parent context.Context) (context.Context, *signals) {
+func withSignals(parent context.Context, early func(os.Signal)) (context.Context, *signals) {
 	ctx, cancel := context.WithCancelCause(parent)
 	s := &signals{ch: make(chan os.Signal, 1), first: make(chan os.Signal, 1)}
 	// SIGQUIT and SIGHUP too: the Go runtime's own answer, a goroutine dump
@@ -522,6 +531,9 @@ func withSignals(parent context.Context) (context.Context, *signals) {
 		defer close(exited)
 		select {
 		case v := <-s.ch:
+			if !s.handedTo.Load() {
+				early(v)
+			}
 			s.first <- v
 			cancel(fmt.Errorf("received %v", v))
 		case <-done:
@@ -547,6 +559,10 @@ func withSignals(parent context.Context) (context.Context, *signals) {
 	}
 	return ctx, s
 }
+
+// handOver makes a signal from now on cancel the context, for the wait to
+// end, rather than call early.
+func (s *signals) handOver() { s.handedTo.Store(true) }
 
 // received returns the signal that stopped the wait, or nil.
 func (s *signals) received() os.Signal {

@@ -365,6 +365,41 @@ func signalDuringWait(t *testing.T, bin, closed string, sig syscall.Signal, pid1
 	t.Logf("stopped %v after %v", sig, took)
 }
 
+// A signal before the wait starts ends otelwait at once with 128+n, even
+// while it is blocked reading a file: here a FIFO named as the CA file,
+// which no one writes.
+func TestSignalBeforeWait(t *testing.T) {
+	bin := otelwaitBin(t)
+	fifo := filepath.Join(t.TempDir(), "ca.pem")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no FIFO here: %v", err)
+	}
+	var stderr syncBuffer
+	cmd := exec.Command(bin, "--tcp", listener(t), "--ca-file", fifo, "--", "pidfile", filepath.Join(t.TempDir(), "started"))
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // blocked in open(2) by now
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("still running 5 s after SIGTERM")
+	}
+	if have, want := cmd.ProcessState.ExitCode(), 128+int(syscall.SIGTERM); have != want {
+		t.Errorf("exit code: have %d, want %d; stderr: %s", have, want, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "otelwait: stopped: terminated") {
+		t.Errorf("stderr %q: want the stop said", stderr.String())
+	}
+}
+
 // A SIGINT the parent ignored, as a shell does for a background job, or a
 // SIGHUP under nohup, stays ignored during the wait, as it would be by the
 // command run directly.

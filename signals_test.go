@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"syscall"
 	"testing"
@@ -11,7 +12,8 @@ import (
 // on, so the command is not exec'd.
 func TestSignalJustBeforeStop(t *testing.T) {
 	for i := range 200 {
-		_, sig := withSignals(context.Background())
+		_, sig := withSignals(context.Background(), func(os.Signal) { t.Error("early: before handOver") })
+		sig.handOver()
 		// To this thread, so that the runtime has caught it when
 		// tgkill returns: a kill(2) may be caught by another thread later.
 		runtime.LockOSThread()
