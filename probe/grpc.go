@@ -341,7 +341,8 @@ const maxMessage = 64 << 10
 type grpcStream struct {
 	resp         *http.Response
 	body         *bufio.Reader
-	trailersOnly bool // the status, OK, came with the headers
+	trailersOnly bool     // the status, OK, came with the headers
+	secrets      []string // of the request, for the status message (see secretsOf)
 }
 
 // call starts a call of method with one request message and headers md,
@@ -375,17 +376,18 @@ func (g *grpcClient) call(ctx context.Context, method string, msg []byte, md htt
 	}
 	if st := resp.Header.Get("Grpc-Status"); st != "" { // trailers only
 		_ = resp.Body.Close()
-		if err := statusOf(st, resp.Header.Get("Grpc-Message")); err != nil {
+		secrets := secretsOf(md, nil)
+		if err := statusOf(st, resp.Header.Get("Grpc-Message"), secrets); err != nil {
 			return nil, err
 		}
 		// OK with no message: the stream ends at once.
-		return &grpcStream{resp: resp, body: bufio.NewReader(http.NoBody), trailersOnly: true}, nil
+		return &grpcStream{resp: resp, body: bufio.NewReader(http.NoBody), trailersOnly: true, secrets: secrets}, nil
 	}
 	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "application/grpc") {
-		excerpt := oneLine(hideSecrets(readSome(ctx, resp.Body), headerSecrets(md)))
+		excerpt := oneLine(hideSecrets(readSome(ctx, resp.Body), secretsOf(md, nil)))
 		return nil, &notGRPCError{status: resp.StatusCode, contentType: ct, body: excerpt}
 	}
-	return &grpcStream{resp: resp, body: bufio.NewReader(resp.Body)}, nil
+	return &grpcStream{resp: resp, body: bufio.NewReader(resp.Body), secrets: secretsOf(md, nil)}, nil
 }
 
 // unary makes a call that answers one message and returns it, or nil if
@@ -444,7 +446,7 @@ func (s *grpcStream) trailerStatus() error {
 	if st == "" {
 		return &grpcError{code: codeInternal, msg: "stream ended without a status"}
 	}
-	if err := statusOf(st, s.resp.Trailer.Get("Grpc-Message")); err != nil {
+	if err := statusOf(st, s.resp.Trailer.Get("Grpc-Message"), s.secrets); err != nil {
 		return err
 	}
 	return io.EOF
@@ -452,8 +454,9 @@ func (s *grpcStream) trailerStatus() error {
 
 func (s *grpcStream) close() { _ = s.resp.Body.Close() }
 
-// statusOf parses a grpc-status and its percent-encoded grpc-message.
-func statusOf(code, msg string) error {
+// statusOf parses a grpc-status and its percent-encoded grpc-message, with
+// secrets the request carried hidden in it.
+func statusOf(code, msg string, secrets []string) error {
 	c, err := strconv.Atoi(code)
 	if err != nil {
 		return &grpcError{code: codeUnknown, msg: "malformed grpc-status " + strconv.Quote(code)}
@@ -464,7 +467,7 @@ func statusOf(code, msg string) error {
 	if m, err := url.PathUnescape(msg); err == nil {
 		msg = m
 	}
-	return &grpcError{code: c, msg: msg}
+	return &grpcError{code: c, msg: string(hideSecrets([]byte(msg), secrets))}
 }
 
 // notGRPCError is an HTTP answer that isn't gRPC's.

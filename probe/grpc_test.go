@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -492,5 +493,24 @@ func TestGRPCResetPortRate(t *testing.T) {
 		if n, attempts := accepted.Load(), werr.NotReady[0].Attempts; n > int32(attempts)+4 || attempts > 25 {
 			t.Errorf("otlp=%v: %d connections in a second for %d attempts, want at most the attempts and 4 more", otlp, n, attempts)
 		}
+	}
+}
+
+// A status message that echoes the credentials of the call doesn't bring
+// them into the log.
+func TestGRPCStatusMessageHidesSecrets(t *testing.T) {
+	addr := serveH2C(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/grpc")
+		w.Header().Set("Grpc-Status", "16")
+		w.Header().Set("Grpc-Message", url.PathEscape("bad token: "+r.Header.Get("Authorization")))
+		w.WriteHeader(http.StatusOK)
+	})
+	c, err := NewOTLP("grpc://"+addr, OTLPOptions{Header: []string{"Authorization: Bearer sk_live_S3CRET"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Check(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "bad token") || strings.Contains(err.Error(), "sk_live_S3CRET") {
+		t.Fatalf("have %v, want the status message without the token", err)
 	}
 }

@@ -99,30 +99,36 @@ func newHTTPEndpoint(u *url.URL, header []string, t TLS, accept StatusSet, otlp 
 	if err != nil {
 		return nil, err
 	}
-	secrets := headerSecrets(h)
-	if p, ok := u.User.Password(); ok {
-		basic := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + p))
-		secrets = append(secrets, p, basic)
-	}
-	return &httpEndpoint{url: u, header: h, host: host, accept: accept, client: client, otlp: otlp, secrets: secrets}, nil
+	return &httpEndpoint{url: u, header: h, host: host, accept: accept, client: client, otlp: otlp, secrets: secretsOf(h, u.User)}, nil
 }
 
-// headerSecrets lists the values of headers, and the words in them, that an
-// answer quoting them must not show: an error page may echo the
-// credentials it was sent. Shorter than 4 bytes, a value is no secret, and
-// hiding it would garble the message (X-Debug: 1).
-func headerSecrets(h http.Header) []string {
-	var s []string
+// secretsOf lists what a request carries that an answer quoting it must
+// not show, as an error page may echo the credentials it was sent: the
+// values of headers, and the words in them; a URL's password, or its user
+// name when it has none (often a token), and their basic-auth form. Under
+// 4 bytes a value is no secret, and hiding it would garble the message
+// (X-Debug: 1). Longest first, so that no part of a longer one is left.
+func secretsOf(h http.Header, user *url.Userinfo) []string {
+	var all []string
 	for _, vs := range h {
 		for _, v := range vs {
-			for _, w := range append(strings.Fields(v), v) {
-				if len(w) >= 4 && !slices.Contains(s, w) {
-					s = append(s, w)
-				}
-			}
+			all = append(append(all, v), strings.Fields(v)...)
 		}
 	}
-	// Longest first, so that no part of a longer one is left over.
+	if user != nil {
+		p, ok := user.Password()
+		all = append(all, base64.StdEncoding.EncodeToString([]byte(user.Username()+":"+p)))
+		if !ok {
+			p = user.Username()
+		}
+		all = append(all, p)
+	}
+	var s []string
+	for _, w := range all {
+		if len(w) >= 4 && !slices.Contains(s, w) {
+			s = append(s, w)
+		}
+	}
 	slices.SortFunc(s, func(a, b string) int { return len(b) - len(a) })
 	return s
 }

@@ -468,6 +468,19 @@ func TestHTTPExcerptHidesSecrets(t *testing.T) {
 			t.Errorf("error %q shows %q", err, s)
 		}
 	}
+	// A user name without a password, often a token: neither in the
+	// target's name nor in an echo of the basic authentication it makes.
+	u = strings.Replace(srv.URL, "http://", "http://ghp_T0KEN@", 1)
+	c, err = NewHTTP(u, HTTPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Check(t.Context())
+	for _, s := range []string{c.String(), err.Error()} {
+		if strings.Contains(s, "ghp_T0KEN") || strings.Contains(s, "Z2hwX1QwS0VOOg") {
+			t.Errorf("%q shows the token", s)
+		}
+	}
 }
 
 // Headers over the limit are not a sign that the server speaks something

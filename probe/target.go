@@ -167,11 +167,15 @@ func hide(raw string, err error) error {
 	return err
 }
 
-// redactURL hides what a URL may carry in secret: the userinfo password and
-// every query value (an entry without '=' whole).
+// redactURL hides what a URL may carry in secret, as redact.URL does: the
+// userinfo password, or a user name without one (often a token), and every
+// query value (an entry without '=' whole).
 func redactURL(u *url.URL) string {
 	c := *u
 	c.RawQuery = redact.Query(c.RawQuery)
+	if _, ok := c.User.Password(); c.User != nil && !ok {
+		c.User = url.User("xxxxx")
+	}
 	return c.Redacted()
 }
 

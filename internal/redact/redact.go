@@ -31,9 +31,11 @@ func URL(s string) string {
 				auth = auth[:end]
 			}
 		}
-		s = userinfo(s[:i]) + "//" + userinfo(auth) + s[i+2+len(auth):]
+		// A bare user name after "//" only where a scheme ends, not in a
+		// path such as /etc//ca@v2.pem.
+		s = userinfo(s[:i], true) + "//" + userinfo(auth, i == 0 || s[i-1] == ':') + s[i+2+len(auth):]
 	} else {
-		s = userinfo(s)
+		s = userinfo(s, true)
 	}
 	frag := ""
 	if i := strings.IndexByte(s, '#'); i >= 0 {
@@ -75,18 +77,22 @@ func Problem(raw, msg string) string {
 }
 
 // userinfo redacts the password in auth, the text where an authority may be,
-// or the whole userinfo when it has no password: a token is often written
-// as a bare user name (https://TOKEN@host).
-func userinfo(auth string) string {
+// or with bare the whole userinfo when it has no password and no '/', which
+// a file's path would have: a token is often written as a bare user name
+// (https://TOKEN@host).
+func userinfo(auth string, bare bool) string {
 	at := strings.LastIndexByte(auth, '@')
 	if at < 0 {
 		return auth
 	}
 	colon := strings.IndexByte(auth[:at], ':')
-	if colon < 0 {
+	switch {
+	case colon >= 0:
+		return auth[:colon+1] + "xxxxx" + auth[at:]
+	case bare && !strings.Contains(auth[:at], "/"):
 		return "xxxxx" + auth[at:]
 	}
-	return auth[:colon+1] + "xxxxx" + auth[at:]
+	return auth
 }
 
 // Query returns the raw query q (without "?") with every value replaced by

@@ -34,6 +34,9 @@ func TestURL(t *testing.T) {
 		{"user@h:1", "xxxxx@h:1"},
 		{"https://user@c:4318/", "https://xxxxx@c:4318/"},
 		{"https://ghp_T0KEN@c:4318/v1/traces", "https://xxxxx@c:4318/v1/traces"},
+		// a file's path is not a user name
+		{"/etc/otel/ca@v2.pem", "/etc/otel/ca@v2.pem"},
+		{"/etc//ca@v2.pem", "/etc//ca@v2.pem"},
 		{"http://:s3cret@c", "http://:xxxxx@c"},
 		{"http://u:s3^cret@h/", "http://u:xxxxx@h/"},
 		// '@' in the user name, in the password, in the path
