@@ -98,10 +98,11 @@ func IsConfig(err error) bool {
 // the start in every run, so replicas started together would still probe
 // in step, and readiness at a given time after the start would be seen
 // after a delay set by the start rather than Max/2 on average. A delay is
-// never shorter than its nominal value, so Initial bounds the probe rate. Wait gives all its
-// targets one phase, so that targets served by one server that turns ready
-// are all seen in the same round, and adds one attempt per new listening
-// socket on a refused loopback address (see listen.go), never more.
+// never shorter than its nominal value, so Initial bounds the probe rate.
+// Wait gives all its targets one phase, for both stretches, so that
+// targets served by one server that turns ready are seen close together,
+// and adds one attempt per new listening socket on a refused loopback
+// address (see listen.go), never more.
 type Backoff struct {
 	Initial time.Duration
 	Max     time.Duration
@@ -147,16 +148,16 @@ func (b Backoff) Jittered(d time.Duration, r float64) time.Duration {
 
 // Delay returns the nominal delay after an attempt made elapsed into the
 // wait, following the nominal delay prev (0 after the first attempt), and
-// the time from that attempt's start to the next one's; r is a random
-// number in [0, 1). A delay that starts a steady period, the first one of
-// the wait and the first one at Max, is stretched by the phase r of a
-// whole period; any other is the nominal delay during the hold and the
-// nominal delay Jittered after it.
-func (b Backoff) Delay(prev, elapsed time.Duration, r float64) (nominal, next time.Duration) {
+// the time from that attempt's start to the next one's; phase and r are
+// random numbers in [0, 1), phase the wait's own. A delay that starts a
+// steady period, the first one of the wait and the first one at Max, is
+// stretched by the phase of a whole period; any other is the nominal delay
+// during the hold and the nominal delay Jittered by r after it.
+func (b Backoff) Delay(prev, elapsed time.Duration, phase, r float64) (nominal, next time.Duration) {
 	nominal = b.Next(prev, elapsed)
 	switch {
 	case prev <= 0 || (prev < nominal && nominal == b.Max):
-		return nominal, nominal + time.Duration(float64(nominal)*min(max(r, 0), 0.999))
+		return nominal, nominal + time.Duration(float64(nominal)*min(max(phase, 0), 0.999))
 	case elapsed >= b.Hold:
 		return nominal, b.Jittered(nominal, r)
 	}
@@ -296,12 +297,8 @@ func waitOne(ctx context.Context, t Checker, opt Options, start time.Time, phase
 				log.Debug().Stringer("addr", addr).Msg("no listener lookup here: retrying on the schedule")
 			}
 		}
-		r := phase
-		if delay > 0 {
-			r = opt.Rand()
-		}
 		var next time.Duration
-		delay, next = opt.Backoff.Delay(delay, began.Sub(start), r)
+		delay, next = opt.Backoff.Delay(delay, began.Sub(start), phase, opt.Rand())
 		now := time.Now()
 		next = max(began.Add(next).Sub(now), 0)
 		elapsed := now.Sub(start)

@@ -60,9 +60,9 @@ func TestBackoffDelayJitter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			nominal, delay := b.Delay(tt.prev, tt.elapsed, 0.5)
+			nominal, delay := b.Delay(tt.prev, tt.elapsed, 0.5, 0.5)
 			if nominal != tt.nominal || delay != tt.wantDelay {
-				t.Errorf("Delay(%v, %v, 0.5): have %v, %v; want %v, %v", tt.prev, tt.elapsed, nominal, delay, tt.nominal, tt.wantDelay)
+				t.Errorf("Delay(%v, %v, 0.5, 0.5): have %v, %v; want %v, %v", tt.prev, tt.elapsed, nominal, delay, tt.nominal, tt.wantDelay)
 			}
 		})
 	}
@@ -72,6 +72,7 @@ func TestBackoffDelayJitter(t *testing.T) {
 func checkBackoff(t *testing.T, b Backoff, rnd func() float64) {
 	t.Helper()
 	var prev, elapsed time.Duration
+	phase := rnd()
 	lo := min(b.Initial, b.Max)
 	hi := b.Max + time.Duration(float64(b.Max)*min(max(b.Jitter, 0), 0.99))
 	for i := range 200 {
@@ -82,7 +83,7 @@ func checkBackoff(t *testing.T, b Backoff, rnd func() float64) {
 		if prev > 0 && elapsed >= b.Hold && d < prev {
 			t.Fatalf("attempt %d: Next(%v, %v) = %v shrank after the hold", i, prev, elapsed, d)
 		}
-		nominal, j := b.Delay(prev, elapsed, rnd())
+		nominal, j := b.Delay(prev, elapsed, phase, rnd())
 		if nominal != d {
 			t.Fatalf("attempt %d: Delay(%v, %v) nominal %v, want Next's %v", i, prev, elapsed, nominal, d)
 		}
@@ -307,6 +308,42 @@ func TestWaitOnePhaseForAllTargets(t *testing.T) {
 	}
 }
 
+// The first delay at the cap is stretched by the same phase for every
+// target, as the first delay of the wait is.
+func TestWaitOnePhaseAtTheCap(t *testing.T) {
+	var draws atomic.Int32
+	opt := fastOpts()
+	opt.Backoff = Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond, Factor: 20}
+	opt.Rand = func() float64 {
+		if draws.Add(1) == 1 {
+			return 0.7 // the phase
+		}
+		return 0
+	}
+	var mu sync.Mutex
+	starts := map[string][]time.Time{}
+	var targets []Checker
+	for _, name := range []string{"a", "b", "c"} {
+		targets = append(targets, CheckFunc(name, func(context.Context) error {
+			mu.Lock()
+			defer mu.Unlock()
+			starts[name] = append(starts[name], time.Now())
+			if len(starts[name]) == 3 {
+				return nil
+			}
+			return errors.New("status 503")
+		}))
+	}
+	if err := Wait(t.Context(), targets, opt); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range starts {
+		if d := s[2].Sub(s[1]); d < 165*time.Millisecond || d >= 250*time.Millisecond {
+			t.Errorf("%s: third attempt %v after the second, want 170 ms", name, d)
+		}
+	}
+}
+
 // deadlineOnly is a context whose deadline passes but which is never marked
 // done, as a real one is not yet in the moment after its deadline, when a
 // dial bounded by it has already returned "i/o timeout".
@@ -343,12 +380,13 @@ func TestWaitKeepsLastRealErrorAtDeadline(t *testing.T) {
 // after 10 s.
 func TestDefaultBackoffRate(t *testing.T) {
 	for _, r := range []func() float64{func() float64 { return 0 }, func() float64 { return 0.999 }, rand.New(rand.NewPCG(3, 4)).Float64} {
+		phase := r()
 		var prev, at time.Duration
 		times := []time.Duration{0} // the first is at once
 		var late []time.Duration
 		for at < 12*time.Second {
 			var next time.Duration
-			prev, next = DefaultBackoff.Delay(prev, at, r())
+			prev, next = DefaultBackoff.Delay(prev, at, phase, r())
 			at += next
 			times = append(times, at)
 			if at >= 10*time.Second {
@@ -381,8 +419,9 @@ func TestDefaultBackoffPhaseLate(t *testing.T) {
 		var waited []time.Duration
 		for range 1000 {
 			var prev, next, t time.Duration
+			phase := r.Float64()
 			for t < at {
-				prev, next = DefaultBackoff.Delay(prev, t, r.Float64())
+				prev, next = DefaultBackoff.Delay(prev, t, phase, r.Float64())
 				t += next
 			}
 			waited = append(waited, t-at)
