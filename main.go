@@ -386,8 +386,11 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	var err error
 	if c.Install != nil {
 		path, err := exec.InstallSelf(*c.Install)
+		if errors.Is(err, exec.ErrInstallDir) {
+			err = &probe.HintError{Err: err, Hint: "the directory must exist and be writable: in Kubernetes, an emptyDir the initContainer mounts there"}
+		}
 		if err != nil {
-			return usage(stderr, &probe.HintError{Err: err, Hint: "the directory must exist and be writable: in Kubernetes, an emptyDir the initContainer mounts there"})
+			return usage(stderr, err)
 		}
 		fmt.Fprintf(stderr, "otelwait: installed %s\n", path)
 		return exitOK

@@ -9,6 +9,10 @@ import (
 	"path/filepath"
 )
 
+// ErrInstallDir is InstallSelf's error when it can't write in the
+// destination's directory.
+var ErrInstallDir = errors.New("can't write in")
+
 // InstallSelf copies the running binary to dst, or into dst if it is a
 // directory, as an executable file, and returns the path written. The copy
 // is written beside its destination and renamed into place, so a
@@ -19,6 +23,9 @@ import (
 func InstallSelf(dst string) (string, error) {
 	if fi, err := os.Stat(dst); err == nil && fi.IsDir() {
 		dst = filepath.Join(dst, "otelwait")
+		if fi, err := os.Stat(dst); err == nil && fi.IsDir() {
+			return "", fmt.Errorf("install %q: a directory is in the way", dst)
+		}
 	}
 	src, err := os.Open("/proc/self/exe")
 	if err != nil {
@@ -32,7 +39,7 @@ func InstallSelf(dst string) (string, error) {
 		if perr, ok := errors.AsType[*fs.PathError](err); ok {
 			err = perr.Err
 		}
-		return "", fmt.Errorf("install %q: can't write in %q: %w", dst, dir, err)
+		return "", fmt.Errorf("install %q: %w %q: %w", dst, ErrInstallDir, dir, err)
 	}
 	defer func() { _ = os.Remove(tmp.Name()) }() // after a successful rename, a no-op
 	if _, err := io.Copy(tmp, src); err != nil {
@@ -53,6 +60,9 @@ func InstallSelf(dst string) (string, error) {
 		return "", fmt.Errorf("install %q: %w", dst, err)
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
+		if lerr, ok := errors.AsType[*os.LinkError](err); ok {
+			err = lerr.Err // it names the temporary file
+		}
 		return "", fmt.Errorf("install %q: %w", dst, err)
 	}
 	return dst, nil
