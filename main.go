@@ -281,12 +281,16 @@ func listMapper(urls bool) kong.MapperFunc {
 }
 
 // pemFileMapper takes the path of an existing file, as kong's existingfile
-// does, but refuses an empty one, which existingfile would take for the
-// current directory: --ca-file "$CA" with CA unset.
+// does (a leading ~ is the home directory), but refuses an empty one, which
+// existingfile would take for the current directory: --ca-file "$CA" with
+// CA unset.
 func pemFileMapper(ctx *kong.DecodeContext, target reflect.Value) error {
 	var s string
 	if err := ctx.Scan.PopValueInto("file", &s); err != nil {
 		return err
+	}
+	if s != "" {
+		s = kong.ExpandPath(s)
 	}
 	switch fi, err := os.Stat(s); {
 	case s == "":
