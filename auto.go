@@ -114,7 +114,9 @@ func explain(w io.Writer, c *cli) {
 	defer func() { _ = tw.Flush() }()
 	if p := c.plan; p != nil {
 		fmt.Fprintln(tw, "auto mode: no targets given, so otelwait waits where the OpenTelemetry Java agent will export")
-		fmt.Fprintf(tw, "defaults:\t%s\n", p.Defaults)
+		if p.Defaults != "" {
+			fmt.Fprintf(tw, "defaults:\t%s\n", p.Defaults)
+		}
 		if p.AgentVersion.Source != "" {
 			fmt.Fprintf(tw, "agent:\t%s\t%s\n", p.AgentVersion.Value, p.AgentVersion.Source)
 		}

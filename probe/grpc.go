@@ -513,7 +513,7 @@ func (g *grpcClient) transportHint(ctx context.Context, err error) error {
 	closed := errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(msg, "http2: client conn could not be established") ||
 		strings.Contains(msg, "http2: client conn is closed") || strings.Contains(msg, "http2: client conn not usable")
-	if !g.secure && (closed || http1) && ctx.Err() == nil && g.tls.get("", func() bool { return g.speaksTLS(ctx) }) {
+	if !g.secure && (closed || http1) && ctx.Err() == nil && g.tls.get(ctx, "", func() bool { return g.speaksTLS(ctx) }) {
 		// A TLS server closes a connection that opens with HTTP/2's
 		// preface, or answers it with an alert, which also reads as a
 		// frame too large.
@@ -525,7 +525,7 @@ func (g *grpcClient) transportHint(ctx context.Context, err error) error {
 	}
 	switch {
 	case notGRPC || http1 || strings.Contains(msg, "ALPN") ||
-		closed && ctx.Err() == nil && g.http1.get("", func() bool { return g.speaksHTTP1(ctx) }):
+		closed && ctx.Err() == nil && g.http1.get(ctx, "", func() bool { return g.speaksHTTP1(ctx) }):
 		return &HintError{
 			Err:    err,
 			Hint:   "the server does not speak gRPC (HTTP/2)" + known + ": use " + suggest("http", g.addr, g.otlp, g.secure),

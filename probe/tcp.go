@@ -76,12 +76,18 @@ type asked[T any] struct {
 }
 
 // get returns the answer for key, asking again when it is older than
-// diagnoseEvery or was for another key.
-func (a *asked[T]) get(key string, ask func() T) T {
+// diagnoseEvery or was for another key. An answer cut short by the end of
+// ctx, the attempt's, is used once but not kept: it may be wrong.
+func (a *asked[T]) get(ctx context.Context, key string, ask func() T) T {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.at.IsZero() || a.key != key || time.Since(a.at) >= diagnoseEvery {
-		a.key, a.at, a.val = key, time.Now(), ask()
+		v := ask()
+		if ctx.Err() != nil {
+			a.at = time.Time{}
+			return v
+		}
+		a.key, a.at, a.val = key, time.Now(), v
 	}
 	return a.val
 }
@@ -96,7 +102,7 @@ func (r *refusals) explain(ctx context.Context, err error) error {
 	if refused.Addr().Is6() {
 		other = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), refused.Port()).String()
 	}
-	accepts := r.accepts.get(refused.String(), func() string {
+	accepts := r.accepts.get(ctx, refused.String(), func() string {
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", other)
 		if err != nil {

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"context"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -327,4 +328,24 @@ func FuzzStatusSet(f *testing.F) {
 			t.Fatalf("%q: round trip gave %v, %v", s, set2, err)
 		}
 	})
+}
+
+// An answer is kept for diagnoseEvery, per key; one cut short by the end of
+// the attempt is not kept.
+func TestAsked(t *testing.T) {
+	var a asked[int]
+	n := 0
+	ask := func() int { n++; return n }
+	if a.get(t.Context(), "k", ask) != 1 || a.get(t.Context(), "k", ask) != 1 {
+		t.Fatal("asked again within diagnoseEvery")
+	}
+	if a.get(t.Context(), "other", ask) != 2 {
+		t.Fatal("kept the answer for another key")
+	}
+	done, cancel := context.WithCancel(t.Context())
+	cancel()
+	a = asked[int]{}
+	if a.get(done, "k", ask) != 3 || a.get(t.Context(), "k", ask) != 4 {
+		t.Fatal("kept an answer cut short")
+	}
 }
