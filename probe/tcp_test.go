@@ -336,8 +336,9 @@ func TestAsked(t *testing.T) {
 	var a asked[int]
 	n := 0
 	ask := func() int { n++; return n }
-	if a.get(t.Context(), "k", ask) != 1 || a.get(t.Context(), "k", ask) != 1 {
-		t.Fatal("asked again within diagnoseEvery")
+	first := a.get(t.Context(), "k", ask)
+	if again := a.get(t.Context(), "k", ask); first != 1 || again != 1 {
+		t.Fatalf("have %d then %d, want 1 twice: asked again within diagnoseEvery", first, again)
 	}
 	if a.get(t.Context(), "other", ask) != 2 {
 		t.Fatal("kept the answer for another key")
