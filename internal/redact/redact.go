@@ -26,7 +26,7 @@ import (
 func URL(s string) string {
 	if i := strings.Index(s, "//"); i >= 0 {
 		auth := s[i+2:]
-		if u, err := url.Parse(s); err == nil && u.Host != "" {
+		if u, err := url.Parse(s); err == nil && (u.Host != "" || u.User != nil) {
 			if end := strings.IndexAny(auth, "/?#"); end >= 0 {
 				auth = auth[:end]
 			}

@@ -2,7 +2,6 @@ package redact
 
 import (
 	"net/url"
-	"strings"
 	"testing"
 )
 
@@ -69,23 +68,29 @@ func TestURL(t *testing.T) {
 	}
 }
 
-// Whatever the text, a password or query value that net/url finds in it is
-// not shown, nor a user name without a password, which may be a token.
+// Whatever the text, the userinfo that net/url finds in it is not shown: a
+// password, or a user name without one, which may be a token. net/url,
+// reading what URL shows, finds the mask where the original had them.
 func FuzzURL(f *testing.F) {
 	for _, s := range []string{"http://u:s3cret@h:1/p?q=s3cret#f", "u:s3cret@h:1", "x=http://u:s3cret@h", "http://u:s#3cret@h/", "https://t0ken@h/"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		u, err := url.Parse(s)
-		if err != nil {
+		if err != nil || u.User == nil {
 			return
 		}
 		shown := URL(s)
-		if p, ok := u.User.Password(); ok && len(p) > 3 && strings.Contains(shown, p) && !strings.Contains(u.User.Username(), p) && !strings.Contains("@"+u.Host+u.Path+u.Fragment, p) {
-			t.Errorf("URL(%q) = %q shows the password %q", s, shown, p)
+		v, err := url.Parse(shown)
+		if err != nil {
+			t.Fatalf("URL(%q) = %q, which net/url no longer reads: %v", s, shown, err)
 		}
-		if n := u.User.Username(); u.User != nil && !hasPassword(u) && len(n) > 3 && strings.Contains(shown, n) && !strings.Contains("@"+u.Host+u.Path+u.Fragment+u.RawQuery, n) {
-			t.Errorf("URL(%q) = %q shows the user name %q", s, shown, n)
+		p, hasP := u.User.Password()
+		switch q, ok := v.User.Password(); {
+		case hasP && p != "xxxxx" && (!ok || q != "xxxxx"):
+			t.Errorf("URL(%q) = %q shows the password %q", s, shown, p)
+		case !hasP && u.User.Username() != "" && v.User.Username() != "xxxxx":
+			t.Errorf("URL(%q) = %q shows the user name %q", s, shown, u.User.Username())
 		}
 	})
 }
@@ -104,9 +109,4 @@ func TestProblem(t *testing.T) {
 			t.Errorf("Problem(%q, %q): have %q, want %q", tt.raw, tt.msg, have, tt.want)
 		}
 	}
-}
-
-func hasPassword(u *url.URL) bool {
-	_, ok := u.User.Password()
-	return ok
 }
