@@ -81,7 +81,7 @@ type cli struct {
 	Timeout        time.Duration `name:"timeout" default:"60s" env:"OTELWAIT_TIMEOUT" group:"Waiting" help:"Give up after this long (exit 124); 0 waits forever."`
 	AttemptTimeout time.Duration `name:"attempt-timeout" default:"2s" env:"OTELWAIT_ATTEMPT_TIMEOUT" group:"Waiting" help:"Bound on one attempt (never longer than --timeout)."`
 	Interval       time.Duration `name:"interval" default:"40ms" env:"OTELWAIT_INTERVAL" group:"Waiting" help:"Time from the start of one attempt to the next for the first 3s of the wait (the first such delay stretched by a random part of itself: a phase of the wait's own)."`
-	MaxInterval    time.Duration `name:"max-interval" default:"300ms" env:"OTELWAIT_MAX_INTERVAL" group:"Waiting" help:"The delay then grows by half per attempt up to this or --interval, whichever is longer (plus up to 10% jitter; the first delay at this, up to 100%: a new phase)."`
+	MaxInterval    time.Duration `name:"max-interval" default:"300ms" env:"OTELWAIT_MAX_INTERVAL" group:"Waiting" help:"The delay then grows by half per attempt up to this or --interval, whichever is longer (plus up to 10% jitter; the first delay at this is stretched by the wait's phase, up to 100%)."`
 	FailOpen       bool          `name:"fail-open" env:"OTELWAIT_FAIL_OPEN" group:"Waiting" help:"On timeout, warn and start COMMAND anyway (exit 0 without one); no effect with --check."`
 	Check          bool          `name:"check" env:"OTELWAIT_CHECK" group:"Waiting" help:"Try each target once and exit 0 if all are ready, 1 if not (for HEALTHCHECK); takes no COMMAND."`
 

@@ -280,75 +280,50 @@ func TestWaitDelayRunsFromAttemptStart(t *testing.T) {
 	}
 }
 
-// The targets of one wait share one phase, drawn over the whole period:
-// each one's second attempt comes Initial·(1+phase) after its first.
+// Every target of a wait is probed at one phase: the first delay, and the
+// first at the cap, are stretched alike for all.
 func TestWaitOnePhaseForAllTargets(t *testing.T) {
-	var draws atomic.Int32
-	opt := fastOpts()
-	opt.Backoff = Backoff{Initial: 100 * time.Millisecond, Max: 100 * time.Millisecond, Hold: time.Hour, Factor: 1}
-	opt.Rand = func() float64 {
-		if draws.Add(1) == 1 {
-			return 0.7 // the phase
-		}
-		return 0
-	}
-	var mu sync.Mutex
-	starts := map[string][]time.Time{}
-	var targets []Checker
-	for _, name := range []string{"a", "b", "c"} {
-		targets = append(targets, CheckFunc(name, func(context.Context) error {
-			mu.Lock()
-			defer mu.Unlock()
-			starts[name] = append(starts[name], time.Now())
-			if len(starts[name]) == 2 {
-				return nil
+	for _, tt := range []struct {
+		name    string
+		backoff Backoff
+		attempt int // the attempt that follows the stretched delay
+	}{
+		{"first delay", Backoff{Initial: 100 * time.Millisecond, Max: 100 * time.Millisecond, Hold: time.Hour, Factor: 1}, 1},
+		{"first delay at the cap", Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond, Factor: 20}, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var draws atomic.Int32
+			opt := fastOpts()
+			opt.Backoff = tt.backoff
+			opt.Rand = func() float64 {
+				if draws.Add(1) == 1 {
+					return 0.7 // the phase
+				}
+				return 0
 			}
-			return errors.New("status 503")
-		}))
-	}
-	if err := Wait(t.Context(), targets, opt); err != nil {
-		t.Fatal(err)
-	}
-	for name, s := range starts {
-		if d := s[1].Sub(s[0]); d < 165*time.Millisecond || d >= 250*time.Millisecond {
-			t.Errorf("%s: second attempt %v after the first, want 170 ms", name, d)
-		}
-	}
-}
-
-// The first delay at the cap is stretched by the same phase for every
-// target, as the first delay of the wait is.
-func TestWaitOnePhaseAtTheCap(t *testing.T) {
-	var draws atomic.Int32
-	opt := fastOpts()
-	opt.Backoff = Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond, Factor: 20}
-	opt.Rand = func() float64 {
-		if draws.Add(1) == 1 {
-			return 0.7 // the phase
-		}
-		return 0
-	}
-	var mu sync.Mutex
-	starts := map[string][]time.Time{}
-	var targets []Checker
-	for _, name := range []string{"a", "b", "c"} {
-		targets = append(targets, CheckFunc(name, func(context.Context) error {
-			mu.Lock()
-			defer mu.Unlock()
-			starts[name] = append(starts[name], time.Now())
-			if len(starts[name]) == 3 {
-				return nil
+			var mu sync.Mutex
+			starts := map[string][]time.Time{}
+			var targets []Checker
+			for _, name := range []string{"a", "b", "c"} {
+				targets = append(targets, CheckFunc(name, func(context.Context) error {
+					mu.Lock()
+					defer mu.Unlock()
+					starts[name] = append(starts[name], time.Now())
+					if len(starts[name]) > tt.attempt {
+						return nil
+					}
+					return errors.New("status 503")
+				}))
 			}
-			return errors.New("status 503")
-		}))
-	}
-	if err := Wait(t.Context(), targets, opt); err != nil {
-		t.Fatal(err)
-	}
-	for name, s := range starts {
-		if d := s[2].Sub(s[1]); d < 165*time.Millisecond || d >= 250*time.Millisecond {
-			t.Errorf("%s: third attempt %v after the second, want 170 ms", name, d)
-		}
+			if err := Wait(t.Context(), targets, opt); err != nil {
+				t.Fatal(err)
+			}
+			for name, s := range starts {
+				if d := s[tt.attempt].Sub(s[tt.attempt-1]); d < 165*time.Millisecond || d >= 250*time.Millisecond {
+					t.Errorf("%s: attempt %d came %v after the one before, want 170 ms", name, tt.attempt+1, d)
+				}
+			}
+		})
 	}
 }
 
